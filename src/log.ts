@@ -1,0 +1,15 @@
+/**
+ * Structured JSON logs (pino). Every line about a card carries its key; child loggers add workflow,
+ * run and delivery IDs. `OUIJA_LOG_LEVEL` sets the level (default info; tests default to warn).
+ */
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+const defaultLevel = process.env.JEST_WORKER_ID ? 'warn' : 'info';
+
+export const log: Logger = pino({
+  name: 'ouija',
+  level: process.env.OUIJA_LOG_LEVEL ?? defaultLevel,
+  base: { pid: process.pid },
+});
