@@ -7,7 +7,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 const ioPackages = ['pg', 'kysely', 'kysely-pglite-dialect', '@electric-sql/pglite', 'simple-git', 'express', 'pino', 'undici', '@octokit/*', 'commander'];
 const noIo = (extra, why) => ({
-  'no-restricted-imports': ['error', { paths: nodeBuiltins.map((name) => ({ name, message: why })), patterns: [{ group: [...ioPackages, ...extra], message: why }] }],
+  '@typescript-eslint/no-restricted-imports': ['error', { paths: nodeBuiltins.map((name) => ({ name, message: why, allowTypeImports: true })), patterns: [{ group: [...ioPackages, ...extra], message: why, allowTypeImports: true }] }],
 });
 
 export default tseslint.config(

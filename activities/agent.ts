@@ -1,0 +1,115 @@
+/**
+ * The agent activity (agents queue): runs one pipeline step's agent process in the card's worktree.
+ * It heartbeats while the agent shows signs of life (that is also how a cancellation reaches it), records
+ * the run in Postgres, commits what the agent left uncommitted, and demands positive evidence: a step that
+ * changed nothing has failed.
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { Kysely } from 'kysely';
+import { finishAgentRun, startAgentRun, type Database } from '../src/db';
+import {
+  AgentCancelledError,
+  AgentExitError,
+  AgentHungError,
+  runAgent,
+  type AgentAdapter,
+  type AgentEvent,
+  type AgentTask,
+} from '../src/plugins/agent';
+import type { Workspaces } from '../src/plugins/git';
+import type { AgentActivities } from './types';
+
+export interface AgentActivityDeps {
+  db: Kysely<Database>;
+  workspaces: Workspaces;
+  adapter: AgentAdapter;
+  /** Per-card run directories (task files, pid fence) live here, outside every worktree. */
+  runsRoot: string;
+  silenceTimeoutMs: number;
+  passEnv: string[];
+  env: Record<string, string>;
+}
+
+const HEARTBEAT_EVERY_MS = 1_000;
+
+export function createAgentActivities(deps: AgentActivityDeps): AgentActivities {
+  return {
+    async runAgent(effect) {
+      const ctx = Context.current();
+      const { card, step, stepIndex, round, feedback } = effect;
+      // On a fresh machine (or after cleanup) the worktree is rebuilt from the pushed branch.
+      const workspace = fs.existsSync(effect.workspace.path)
+        ? effect.workspace
+        : await deps.workspaces.prepare({ cardKey: card.key, repo: card.repo, branch: effect.workspace.branch, baseBranch: card.baseBranch });
+      const cardDir = path.join(deps.runsRoot, card.key.replace(/[^A-Za-z0-9_.-]/g, '_'));
+      const runDir = path.join(cardDir, `${effect.effectId.replace(/[^A-Za-z0-9_.-]/g, '_')}-attempt-${ctx.info.attempt}`);
+      const task: AgentTask = { cardKey: card.key, title: card.title, body: card.body, step, stepIndex, round, feedback, branch: workspace.branch, worktree: workspace.path };
+      // Positive evidence is judged against HEAD when the step's *first* attempt began (kept in the heartbeat
+      // details), so a retry after a crash still counts the commits the dead attempt made.
+      const carried = ctx.info.heartbeatDetails as { startHead?: string } | undefined;
+      const startHead = carried?.startHead ?? (await deps.workspaces.inspect({ path: workspace.path, baseSha: workspace.baseSha })).headSha;
+
+      const runId = await startAgentRun(deps.db, {
+        cardKey: card.key,
+        workflowId: ctx.info.workflowExecution?.workflowId ?? '',
+        runId: ctx.info.workflowExecution?.runId ?? '',
+        effectId: effect.effectId,
+        step,
+        attempt: ctx.info.attempt,
+        agent: deps.adapter.name,
+      });
+      const progress = { startHead, lines: 0, last: '', sessionId: undefined as string | undefined };
+      const ticker = setInterval(() => ctx.heartbeat({ ...progress }), HEARTBEAT_EVERY_MS);
+      const onEvent = (e: AgentEvent) => {
+        progress.lines++;
+        if (e.type === 'progress') progress.last = e.message.slice(0, 200);
+        if (e.type === 'result' && e.sessionId) progress.sessionId = e.sessionId;
+      };
+      try {
+        const outcome = await runAgent({
+          adapter: deps.adapter,
+          task,
+          runDir,
+          pidFile: path.join(cardDir, 'agent.pid'),
+          signal: ctx.cancellationSignal,
+          silenceTimeoutMs: deps.silenceTimeoutMs,
+          passEnv: deps.passEnv,
+          env: deps.env,
+          onEvent,
+        });
+        await deps.workspaces.commitAll({ path: workspace.path, message: `${step}: ${card.title.slice(0, 72)}\n\nCard: ${card.key}` });
+        const after = await deps.workspaces.inspect({ path: workspace.path, baseSha: workspace.baseSha });
+        if (after.headSha === startHead) {
+          throw ApplicationFailure.retryable(`agent step ${step} ended without changing anything`, 'NoChangeError');
+        }
+        await finishAgentRun(deps.db, runId, {
+          exitCode: outcome.exitCode,
+          outcome: 'succeeded',
+          summary: outcome.summary,
+          tokensIn: outcome.tokens?.input ?? null,
+          tokensOut: outcome.tokens?.output ?? null,
+          costUsd: outcome.costUsd ?? null,
+        });
+        return { kind: 'agent', summary: outcome.summary, commits: after.commits, headSha: after.headSha, filesChanged: after.filesChanged };
+      } catch (err) {
+        const cancelled = err instanceof AgentCancelledError || ctx.cancellationSignal.aborted;
+        await finishAgentRun(deps.db, runId, {
+          exitCode: err instanceof AgentExitError ? err.exitCode : null,
+          outcome: cancelled ? 'cancelled' : err instanceof AgentHungError ? 'hung' : 'failed',
+          summary: (err as Error).message.slice(0, 2000),
+          tokensIn: null,
+          tokensOut: null,
+          costUsd: null,
+        }).catch(() => undefined);
+        // Reported as a cancellation (not a failure) only once the process group is gone.
+        if (cancelled) throw new CancelledFailure(`agent for ${card.key} cancelled; its process group was killed`);
+        throw err;
+      } finally {
+        clearInterval(ticker);
+      }
+    },
+  };
+}

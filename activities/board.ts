@@ -1,0 +1,20 @@
+/** Board activities (board queue): move the card and comment on it, through the card's provider. */
+import type { Provider } from '../src/core/types';
+import type { BoardClient } from '../src/plugins/kanban/types';
+import type { BoardActivities } from './types';
+
+export function createBoardActivities(boards: Partial<Record<Provider, BoardClient>>): BoardActivities {
+  const boardFor = (provider: Provider): BoardClient => {
+    const board = boards[provider];
+    if (!board) throw new Error(`no board client configured for provider ${provider}`);
+    return board;
+  };
+  return {
+    async moveCard({ card, column }) {
+      await boardFor(card.ref.provider).moveCard(card, column);
+    },
+    async comment({ card, commentKey, text }) {
+      await boardFor(card.ref.provider).comment(card, commentKey, text);
+    },
+  };
+}

@@ -1,0 +1,5 @@
+export * from './types';
+export * from './workspace';
+export * from './agent';
+export * from './board';
+export * from './notify';

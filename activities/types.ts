@@ -1,0 +1,31 @@
+/**
+ * What each activity takes and returns. An activity's input is the effect itself, so the workflow needs no
+ * mapping code; lifecycle activities return the EffectResult the core expects back.
+ * Types only: workflow code imports this file with `import type`.
+ */
+import type { Effect, EffectResult } from '../src/core/types';
+
+export type EffectOf<T extends Effect['type']> = Extract<Effect, { type: T }>;
+export type ResultOf<K extends EffectResult['kind']> = Extract<EffectResult, { kind: K }>;
+
+/** On the git queue: slow remotes never hold up boards or notifications. */
+export interface WorkspaceActivities {
+  prepareWorkspace(effect: EffectOf<'prepareWorkspace'>): Promise<ResultOf<'prepare'>>;
+  publish(effect: EffectOf<'publish'>): Promise<ResultOf<'publish'>>;
+  cleanupWorkspace(effect: EffectOf<'cleanupWorkspace'>): Promise<ResultOf<'cleanup'>>;
+}
+
+/** On the agents queue, whose worker caps concurrent agents. */
+export interface AgentActivities {
+  runAgent(effect: EffectOf<'runAgent'>): Promise<ResultOf<'agent'>>;
+}
+
+/** On the board queue: a failing board API never stops agents. */
+export interface BoardActivities {
+  moveCard(effect: EffectOf<'moveCard'>): Promise<void>;
+  comment(effect: EffectOf<'comment'>): Promise<void>;
+}
+
+export interface NotifyActivities {
+  notify(effect: EffectOf<'notify'>): Promise<void>;
+}

@@ -1,0 +1,53 @@
+/** Workspace activities (git queue): thin adapters from effects to the git plugin and the forge. */
+import { ApplicationFailure } from '@temporalio/common';
+import { assertRepoAllowed, RepoNotAllowedError } from '../src/core/repos';
+import { NonRetryableGitError, type Workspaces } from '../src/plugins/git';
+import type { Forge } from '../src/plugins/git/forges/types';
+import type { WorkspaceActivities } from './types';
+
+export interface WorkspaceActivityDeps {
+  workspaces: Workspaces;
+  forge: Forge;
+  allowedRepos: readonly string[];
+}
+
+/** Errors that retrying cannot fix fail the effect at once instead of using up the retry policy. */
+async function failFastOn<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof NonRetryableGitError || err instanceof RepoNotAllowedError) {
+      throw ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: true, cause: err });
+    }
+    throw err;
+  }
+}
+
+export function createWorkspaceActivities(deps: WorkspaceActivityDeps): WorkspaceActivities {
+  const activities: WorkspaceActivities = {
+    async prepareWorkspace({ card, branch }) {
+      // Checked again here, not only at ingestion: the allow-list may have changed since the card started.
+      assertRepoAllowed(card.repo, deps.allowedRepos);
+      const workspace = await deps.workspaces.prepare({ cardKey: card.key, repo: card.repo, branch, baseBranch: card.baseBranch });
+      return { kind: 'prepare', workspace };
+    },
+
+    async publish({ card, workspace }) {
+      assertRepoAllowed(card.repo, deps.allowedRepos);
+      // The lease is the remote sha this run last saw: a push from a stale attempt is rejected, not forced.
+      const { remoteSha } = await deps.workspaces.push({ path: workspace.path, repo: card.repo, branch: workspace.branch, expectedRemoteSha: workspace.remoteSha });
+      const review = await deps.forge.openOrUpdateReview({ card, branch: workspace.branch, headSha: remoteSha, title: card.title, body: card.body });
+      return { kind: 'publish', review, remoteSha };
+    },
+
+    async cleanupWorkspace({ card, workspace }) {
+      await deps.workspaces.cleanup({ cardKey: card.key, path: workspace.path });
+      return { kind: 'cleanup' };
+    },
+  };
+  return {
+    prepareWorkspace: (effect) => failFastOn(() => activities.prepareWorkspace(effect)),
+    publish: (effect) => failFastOn(() => activities.publish(effect)),
+    cleanupWorkspace: (effect) => failFastOn(() => activities.cleanupWorkspace(effect)),
+  };
+}

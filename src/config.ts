@@ -1,0 +1,96 @@
+/**
+ * Ouija's settings: non-secret ones from `ouija.config.json` (optional), secrets and deployment facts from the
+ * environment. Validated once with zod, so a typo fails at start with a clear message instead of mid-run.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const agentSchema = z.object({
+  /** `command`: any program speaking Ouija's NDJSON protocol (docs/AGENT-PROTOCOL.md). Default: the demo agent. */
+  adapter: z.literal('command').default('command'),
+  command: z.string().min(1).optional(),
+  args: z.array(z.string()).default([]),
+  /** Host environment variables the agent may see (e.g. its own API key). Nothing else is passed. */
+  passEnv: z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/)).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  /** Longest an agent step may run (Temporal start-to-close). */
+  timeoutMs: z.number().int().positive().default(30 * 60_000),
+  /** Temporal heartbeat timeout: how soon a dead worker's agent is retried elsewhere. */
+  heartbeatTimeoutMs: z.number().int().positive().default(30_000),
+  /** No output for this long = hung: the process group is killed and the attempt fails (retryable). */
+  silenceTimeoutMs: z.number().int().positive().default(10 * 60_000),
+  maxAttempts: z.number().int().positive().default(3),
+  /** Concurrent agents per worker process (review, not CPU, is the real bottleneck). */
+  maxConcurrent: z.number().int().positive().default(2),
+});
+
+const fileSchema = z.object({
+  dataDir: z.string().optional(),
+  port: z.number().int().min(0).max(65535).optional(),
+  temporal: z.object({ address: z.string().optional(), namespace: z.string().default('default') }).default({ namespace: 'default' }),
+  /** Repositories cards may work on: exact URLs/paths, or prefixes ending in `*`. */
+  repos: z.object({ allow: z.array(z.string().min(1)).default([]) }).default({ allow: [] }),
+  pipeline: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/)).min(1).default(['implement']),
+  agent: agentSchema.default(agentSchema.parse({})),
+  webhooks: z.object({ maxBodyBytes: z.number().int().positive().default(25 * 1024 * 1024) }).default({ maxBodyBytes: 25 * 1024 * 1024 }),
+});
+
+export type AgentSettings = z.infer<typeof agentSchema>;
+
+export interface OuijaConfig extends Omit<z.infer<typeof fileSchema>, 'dataDir' | 'port'> {
+  dataDir: string;
+  port: number;
+  databaseUrl?: string;
+  secrets: { builtinWebhook?: string };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads `ouija.config.json` in `cwd` (if present) and the environment; `overrides` win (used by demo and tests). */
+export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv; overrides?: DeepPartial<OuijaConfig> } = {}): OuijaConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const file = path.join(cwd, 'ouija.config.json');
+  let raw: unknown = {};
+  if (fs.existsSync(file)) {
+    try {
+      raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`${file}: ${(err as Error).message}`);
+    }
+  }
+  const merged = deepMerge(raw, stripSecrets(options.overrides ?? {}));
+  const parsed = fileSchema.safeParse(merged);
+  if (!parsed.success) throw new ConfigError(`invalid configuration: ${z.prettifyError(parsed.error)}`);
+  const cfg = parsed.data;
+  const dataDir = path.resolve(cwd, cfg.dataDir ?? env.OUIJA_DATA_DIR ?? '.ouija');
+  return {
+    ...cfg,
+    dataDir,
+    port: cfg.port ?? (env.PORT ? Number(env.PORT) : 3000),
+    temporal: { ...cfg.temporal, address: cfg.temporal.address ?? env.TEMPORAL_ADDRESS },
+    databaseUrl: options.overrides?.databaseUrl ?? env.DATABASE_URL,
+    secrets: { builtinWebhook: options.overrides?.secrets?.builtinWebhook ?? env.OUIJA_BUILTIN_WEBHOOK_SECRET },
+  };
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+function stripSecrets(overrides: DeepPartial<OuijaConfig>): Record<string, unknown> {
+  const { secrets: _secrets, databaseUrl: _url, ...rest } = overrides;
+  return rest;
+}
+
+function deepMerge(base: unknown, extra: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(extra)) return extra === undefined ? base : extra;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) out[key] = deepMerge(base[key], value);
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

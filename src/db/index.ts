@@ -1,0 +1,9 @@
+/** Ouija's own data in Postgres (or embedded PGlite): connection, migrations and queries. */
+export * from './schema';
+export * from './errors';
+export * from './connect';
+export * from './migrate';
+export * from './boards';
+export * from './deliveries';
+export * from './agent-runs';
+export * from './review-requests';

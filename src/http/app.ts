@@ -1,0 +1,40 @@
+/** The HTTP front end: webhooks, the built-in board's API, health. Stateless, so it can be replicated. */
+import express from 'express';
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Client } from '@temporalio/client';
+import type { Database } from '../db';
+import type { IngestDeps } from '../ingest';
+import type { Logger } from '../log';
+import type { WebhookProvider } from '../plugins/kanban/types';
+import { boardApiRouter } from './board-api';
+import { webhookRouter } from './webhooks';
+
+export interface HttpAppDeps {
+  db: Kysely<Database>;
+  temporal: Client;
+  ingest: IngestDeps;
+  providers: WebhookProvider[];
+  maxBodyBytes: number;
+  log: Logger;
+}
+
+export function createHttpApp(deps: HttpAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  // Ready only when both Postgres and Temporal answer: a load balancer then routes webhooks elsewhere.
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.allSettled([
+      sql`select 1`.execute(deps.db),
+      deps.temporal.workflowService.getSystemInfo({}),
+    ]);
+    const [postgres, temporal] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : String((c.reason as Error).message)));
+    const ok = postgres === 'ok' && temporal === 'ok';
+    res.status(ok ? 200 : 503).json({ ok, postgres, temporal });
+  });
+  app.use(webhookRouter({ db: deps.db, ingest: deps.ingest, providers: deps.providers, maxBodyBytes: deps.maxBodyBytes, log: deps.log }));
+  app.use(boardApiRouter({ db: deps.db, ingest: deps.ingest, log: deps.log }));
+  return app;
+}

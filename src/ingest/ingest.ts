@@ -1,0 +1,118 @@
+/**
+ * The one path from the outside world into a card's workflow, shared by every provider's webhook, the
+ * built-in board's API and operator commands:
+ *
+ *   delivery log (Postgres, unique on source + delivery ID) → signal-with-start(card key) → mark accepted
+ *
+ * A 2xx may be sent only once this returns (invariant 6). A retried delivery whose first attempt reached
+ * Temporal is answered as a duplicate without signalling; one whose first attempt did not is signalled again,
+ * and the workflow drops it if it had in fact arrived (delivery IDs are remembered in its state).
+ */
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import type { Kysely } from 'kysely';
+import { workflowIdForCard } from '../core/cards';
+import { isRepoAllowed } from '../core/repos';
+import type { CardInfo, ExternalTrigger } from '../core/types';
+import { markAccepted, markIgnored, recordDelivery, type Database } from '../db';
+import type { Logger } from '../log';
+import { OUIJA_BOARD, OUIJA_CARD, OUIJA_PHASE, OUIJA_REPO } from '../temporal/search-attributes';
+import { cardWorkflow } from '../../workflows/card';
+import { TASK_QUEUES, triggerSignal, type CardSettings } from '../../workflows/messages';
+import { ServiceUnavailableError, type InboundEvent, type IngestOutcome } from './types';
+
+export interface IngestDeps {
+  db: Kysely<Database>;
+  temporal: Client;
+  log: Logger;
+  pipeline: string[];
+  cardSettings: Partial<CardSettings>;
+  allowedRepos: readonly string[];
+}
+
+export async function ingest(deps: IngestDeps, event: InboundEvent): Promise<IngestOutcome> {
+  const { source, deliveryId } = event;
+  const log = deps.log.child({ source, deliveryId, event: event.event, card: event.card?.key });
+  const recorded = await unavailableOnError('database', () =>
+    recordDelivery(deps.db, { source, deliveryId, event: event.event, cardKey: event.card?.key ?? null, bodyBytes: event.bodyBytes }),
+  );
+  if (!recorded.firstSeen && recorded.status !== 'received') {
+    log.info({ status: recorded.status }, 'duplicate delivery: already handled');
+    return { status: 'duplicate', workflowId: event.card ? workflowIdForCard(event.card.key) : undefined };
+  }
+
+  const reason = whyIgnore(deps, event);
+  if (reason || !event.card || !event.trigger) {
+    const note = reason ?? 'no card or trigger';
+    await unavailableOnError('database', () => markIgnored(deps.db, { source, deliveryId, note }));
+    log.info({ reason: note }, 'delivery ignored');
+    return { status: 'ignored', reason: note };
+  }
+
+  const workflowId = workflowIdForCard(event.card.key);
+  const delivered = await unavailableOnError('temporal', () => deliver(deps, workflowId, event.card!, event.trigger!));
+  if (!delivered) {
+    const note = 'no workflow for this card (nothing to act on)';
+    await unavailableOnError('database', () => markIgnored(deps.db, { source, deliveryId, note }));
+    log.info({ workflowId }, note);
+    return { status: 'ignored', reason: note };
+  }
+  try {
+    await markAccepted(deps.db, { source, deliveryId });
+  } catch (err) {
+    // Temporal has it durably, so the 2xx is true; a retry would be signalled again and dropped by the workflow.
+    log.warn({ err }, 'delivery accepted by Temporal but not marked in the delivery log');
+  }
+  log.info({ workflowId, trigger: event.trigger.type }, 'delivery accepted');
+  return { status: 'accepted', workflowId };
+}
+
+function whyIgnore(deps: IngestDeps, event: InboundEvent): string | null {
+  if (!event.card || !event.trigger) return event.ignoredReason ?? 'event not relevant to any card';
+  if (startsRun(event.trigger) && !isRepoAllowed(event.card.repo, deps.allowedRepos)) {
+    return `repository ${JSON.stringify(event.card.repo)} is not in repos.allow`;
+  }
+  return null;
+}
+
+/** Only these may create a workflow; any other trigger for a card without one has nothing to act on. */
+function startsRun(trigger: ExternalTrigger): boolean {
+  return (trigger.type === 'card.moved' && trigger.column === 'working') || trigger.type === 'operator.retry';
+}
+
+/** Returns false when the trigger cannot start a workflow and the card has none running. */
+async function deliver(deps: IngestDeps, workflowId: string, card: CardInfo, trigger: ExternalTrigger): Promise<boolean> {
+  if (!startsRun(trigger)) {
+    try {
+      await deps.temporal.workflow.getHandle(workflowId).signal(triggerSignal, trigger);
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+  await deps.temporal.workflow.signalWithStart(cardWorkflow, {
+    workflowId,
+    taskQueue: TASK_QUEUES.workflows,
+    args: [{ card, pipeline: deps.pipeline, settings: deps.cardSettings }],
+    signal: triggerSignal,
+    signalArgs: [trigger],
+    typedSearchAttributes: [
+      { key: OUIJA_CARD, value: card.key },
+      { key: OUIJA_BOARD, value: card.ref.boardId },
+      { key: OUIJA_REPO, value: card.repo },
+      { key: OUIJA_PHASE, value: 'idle' },
+    ],
+    staticSummary: `card ${card.key}: ${card.title.slice(0, 120)}`,
+  });
+  return true;
+}
+
+async function unavailableOnError<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw err;
+    throw new ServiceUnavailableError(`${what} unavailable: ${(err as Error).message}`, { cause: err });
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * One agent step, end to end: task file, environment, process, events, outcome. The activity around it adds
+ * Temporal heartbeats and cancellation; everything here works without Temporal.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentAdapter } from './adapter';
+import { agentEnvironment } from './environment';
+import { AgentExitError } from './errors';
+import { runAgentProcess } from './process';
+import { parseAgentLine, type AgentEvent, type AgentTask, type AgentTokens } from './protocol';
+
+export interface RunAgentOptions {
+  adapter: AgentAdapter;
+  task: AgentTask;
+  /**
+   * Per-run scratch directory, outside the worktree so nothing in it is ever committed: the task file, and
+   * the agent's HOME and TMPDIR.
+   */
+  runDir: string;
+  pidFile: string;
+  signal: AbortSignal;
+  silenceTimeoutMs: number;
+  killGraceMs?: number;
+  /** From config: variable names to copy from this process's environment, and literal values. */
+  passEnv?: string[];
+  env?: Record<string, string>;
+  /** Protocol events from stdout, in order. */
+  onEvent(event: AgentEvent): void;
+  /** Raw stderr lines (diagnostics; they also count as signs of life). */
+  onStderr?(line: string): void;
+}
+
+export interface AgentOutcome {
+  exitCode: number;
+  /** From the last result event; empty when the agent printed none. */
+  summary: string;
+  tokens?: AgentTokens;
+  costUsd?: number;
+  sessionId?: string;
+  /** How many events the agent produced. */
+  events: number;
+}
+
+export async function runAgent(options: RunAgentOptions): Promise<AgentOutcome> {
+  const { adapter, task, runDir } = options;
+  const home = join(runDir, 'home');
+  const tmpDir = join(runDir, 'tmp');
+  mkdirSync(home, { recursive: true });
+  mkdirSync(tmpDir, { recursive: true });
+  const taskFile = join(runDir, 'task.json');
+  writeFileSync(taskFile, `${JSON.stringify(task, null, 2)}\n`, { mode: 0o600 });
+
+  const env = agentEnvironment({
+    passEnv: options.passEnv,
+    env: options.env,
+    home,
+    tmpDir,
+    extra: { OUIJA_TASK_FILE: taskFile, OUIJA_RUN_DIR: runDir },
+  });
+  const { command, args } = adapter.invocation(task, { taskFile });
+
+  let events = 0;
+  let result: Extract<AgentEvent, { type: 'result' }> | undefined;
+  const onStdout = (line: string): void => {
+    for (const event of parseSafely(adapter, line)) {
+      events++;
+      if (event.type === 'result') result = event;
+      options.onEvent(event);
+    }
+  };
+
+  const exit = await runAgentProcess({
+    command,
+    args,
+    cwd: task.worktree,
+    env,
+    pidFile: options.pidFile,
+    signal: options.signal,
+    silenceTimeoutMs: options.silenceTimeoutMs,
+    killGraceMs: options.killGraceMs,
+    onLine: (line, stream) => (stream === 'stdout' ? onStdout(line) : options.onStderr?.(line)),
+  });
+  if (exit.exitCode !== 0) throw new AgentExitError(exit.exitCode, exit.signal, exit.stderrTail);
+
+  const outcome: AgentOutcome = { exitCode: 0, summary: result?.summary ?? '', events };
+  if (result?.tokens) outcome.tokens = result.tokens;
+  if (result?.costUsd !== undefined) outcome.costUsd = result.costUsd;
+  if (result?.sessionId !== undefined) outcome.sessionId = result.sessionId;
+  return outcome;
+}
+
+/** An adapter bug must not kill a working agent: its line falls back to the plain protocol reading. */
+function parseSafely(adapter: AgentAdapter, line: string): AgentEvent[] {
+  try {
+    return adapter.parse(line);
+  } catch {
+    return [parseAgentLine(line)];
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The one way Ouija runs git on the host. Agents can write `.git/config` and hooks in their worktree (and the
+ * mirror behind it), so every call pins the settings that would otherwise let them run code in Ouija's
+ * process: hooks and fsmonitor off, a protocol allow-list, no signing programs, a fixed identity. Command-line
+ * `-c` settings override every config file. The environment is explicit: no inherited GIT_* variables.
+ */
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { isSafeBranchName } from '../../core/cards';
+import { GitCommandError, UnsafeGitInputError } from './errors';
+
+export const OUIJA_IDENTITY = { name: 'Ouija', email: 'ouija@localhost' } as const;
+
+export const HARDENED_CONFIG: readonly string[] = [
+  'core.hooksPath=/dev/null',
+  'core.fsmonitor=false',
+  'protocol.allow=never',
+  'protocol.file.allow=always',
+  'protocol.https.allow=always',
+  'protocol.ssh.allow=always',
+  'commit.gpgSign=false',
+  'push.gpgSign=false',
+  // Submodule URLs come from the repository's content: never clone, fetch or push them as a side effect.
+  'submodule.recurse=false',
+  'fetch.recurseSubmodules=false',
+  'push.recurseSubmodules=no',
+  `user.name=${OUIJA_IDENTITY.name}`,
+  `user.email=${OUIJA_IDENTITY.email}`,
+];
+
+/** Variables passed through to git; everything else (GIT_*, EDITOR, PAGER, ...) stays out. */
+const PASSTHROUGH_ENV = [
+  'PATH', 'HOME', 'XDG_CONFIG_HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TMPDIR', 'SSH_AUTH_SOCK',
+  'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
+];
+
+export interface HardenedGitOptions {
+  /** Directory git runs in. */
+  baseDir: string;
+  /** Git never looks for a repository at or above this directory (keeps an enclosing checkout's config out). */
+  ceilingDir?: string;
+}
+
+export function hardenedGit({ baseDir, ceilingDir }: HardenedGitOptions): SimpleGit {
+  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' };
+  for (const name of PASSTHROUGH_ENV) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  if (ceilingDir) env.GIT_CEILING_DIRECTORIES = ceilingDir;
+  return simpleGit({
+    baseDir,
+    config: [...HARDENED_CONFIG],
+    // simple-git refuses these `-c` keys by default because callers usually pass them through from users.
+    // Ours are fixed values that *disable* the features, and no user text ever reaches an option position.
+    unsafe: { allowUnsafeHooksPath: true, allowUnsafeFsMonitor: true, allowUnsafeProtocolOverride: true },
+    allowEnvironment: Object.keys(env).filter((name) => name.startsWith('GIT_')),
+    // By default simple-git resolves when git exits non-zero without stderr (`diff --quiet`, `--is-ancestor`).
+    errors: (error, result) =>
+      result.exitCode === 0 ? error : new GitCommandError(result.exitCode, Buffer.concat(result.stdErr).toString('utf8')),
+  }).env(env);
+}
+
+/** Runs a git predicate: true on exit 0, false on exit 1, throws on anything else. */
+export async function gitTest(git: SimpleGit, args: readonly string[]): Promise<boolean> {
+  try {
+    await git.raw([...args]);
+    return true;
+  } catch (err) {
+    if (err instanceof GitCommandError && err.exitCode === 1) return false;
+    throw err;
+  }
+}
+
+/** The full sha `rev` names, or null when it names nothing. `rev` never starts with `-` (callers build it). */
+export async function revParse(git: SimpleGit, rev: string): Promise<string | null> {
+  try {
+    return (await git.raw(['rev-parse', '--verify', '--quiet', rev])).trim() || null;
+  } catch (err) {
+    if (err instanceof GitCommandError && err.exitCode === 1) return null;
+    throw err;
+  }
+}
+
+/** Card branches: only names from `branchNameForCard` (`ouija/[a-z0-9-]`) reach git. */
+export function assertSafeBranch(name: string): void {
+  if (!isSafeBranchName(name)) throw new UnsafeGitInputError(`refusing unsafe branch name ${JSON.stringify(name)}`);
+}
+
+/**
+ * Base branches come from configuration (`main`, `release/2.0`), so they are wider than card branches, but
+ * still cannot start with `-`, and are only ever used behind a `refs/...` prefix.
+ */
+const BASE_BRANCH_PATTERN = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*\/\.)(?!.*\.lock(?:\/|$))[A-Za-z0-9._/-]{1,200}(?<![./])$/;
+
+export function assertSafeBaseBranch(name: string): void {
+  if (!BASE_BRANCH_PATTERN.test(name)) throw new UnsafeGitInputError(`refusing unsafe base branch name ${JSON.stringify(name)}`);
+}
+
+const SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+export function assertSha(value: string, what: string): void {
+  if (!SHA_PATTERN.test(value)) throw new UnsafeGitInputError(`${what} ${JSON.stringify(value)} is not a full commit sha`);
+}

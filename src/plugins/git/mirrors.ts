@@ -1,0 +1,123 @@
+/**
+ * The mirror cache: one bare repository per remote under `<root>/mirrors/<fingerprint>.git`, shared by the
+ * worktrees of every card on that remote. Fetched refs live under refs/remotes/origin/* so the worktrees'
+ * own branches (refs/heads/ouija/...) never collide with what the remote has.
+ *
+ * `git init --bare` + fetch instead of `git clone --bare`: a bare clone copies the remote's branches into
+ * refs/heads/*, exactly where worktree branches live. The default branch is read with `ls-remote --symref`.
+ *
+ * Operations on one mirror are serialised by an in-process mutex. Left alone for now: two worker processes
+ * sharing one root would need a file lock as well.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { SimpleGit } from 'simple-git';
+import { assertSafeRepositoryConfig } from './config-guard';
+import { assertSafeBaseBranch, hardenedGit, revParse } from './hardened-git';
+import { KeyedMutex } from './keyed-mutex';
+import type { Remote } from './remotes';
+
+const TRACKING_PREFIX = 'refs/remotes/origin/';
+const FETCH_REFSPEC = `+refs/heads/*:${TRACKING_PREFIX}*`;
+
+/** Module-wide, so every cache object in this process shares the locks of a mirror path. */
+const locks = new KeyedMutex();
+
+export class Mirror {
+  constructor(
+    readonly path: string,
+    readonly remote: Remote,
+    readonly git: SimpleGit,
+  ) {}
+
+  async fetch(): Promise<void> {
+    await this.git.raw(['fetch', '--prune', '--no-tags', '--', this.remote.url, FETCH_REFSPEC]);
+  }
+
+  /** The commit the remote's `branch` pointed at when last fetched or pushed; null if it has none. */
+  async trackingSha(branch: string): Promise<string | null> {
+    return revParse(this.git, `${TRACKING_PREFIX}${branch}^{commit}`);
+  }
+
+  async setTrackingSha(branch: string, sha: string): Promise<void> {
+    await this.git.raw(['update-ref', `${TRACKING_PREFIX}${branch}`, sha]);
+  }
+
+  /** The branch the remote's HEAD points at. */
+  async defaultBranch(): Promise<string> {
+    const out = await this.git.raw(['ls-remote', '--symref', '--', this.remote.url, 'HEAD']);
+    const name = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out)?.[1];
+    if (!name) throw new Error(`remote ${this.remote.url} has no default branch; set baseBranch on the card`);
+    assertSafeBaseBranch(name);
+    return name;
+  }
+}
+
+export class MirrorCache {
+  private readonly mirrorsDir: string;
+
+  /** `root` must be an absolute, symlink-free path (see createWorkspaces). */
+  constructor(private readonly root: string) {
+    this.mirrorsDir = path.join(root, 'mirrors');
+  }
+
+  pathFor(remote: Remote): string {
+    return path.join(this.mirrorsDir, `${remote.fingerprint}.git`);
+  }
+
+  /** True when `dir` is where this cache keeps mirrors (`<root>/mirrors/<fingerprint>.git`). */
+  isMirrorPath(dir: string): boolean {
+    return path.dirname(dir) === this.mirrorsDir && /^[0-9a-f]{16}\.git$/.test(path.basename(dir));
+  }
+
+  /** Runs `operation` holding the mirror's lock, with the mirror created if needed and its config checked. */
+  async withMirror<T>(remote: Remote, operation: (mirror: Mirror) => Promise<T>): Promise<T> {
+    const dir = this.pathFor(remote);
+    return this.withLock(dir, async () => {
+      await this.ensure(dir);
+      const git = this.gitIn(dir);
+      await assertSafeRepositoryConfig(git, dir);
+      return operation(new Mirror(dir, remote, git));
+    });
+  }
+
+  async withLock<T>(mirrorPath: string, operation: () => Promise<T>): Promise<T> {
+    return locks.run(mirrorPath, operation);
+  }
+
+  /** A hardened git that never discovers a repository above the root. */
+  gitIn(dir: string): SimpleGit {
+    return hardenedGit({ baseDir: dir, ceilingDir: path.dirname(this.root) });
+  }
+
+  /** Mirror directories that exist now. */
+  async list(): Promise<string[]> {
+    const names = await fs.readdir(this.mirrorsDir).catch(() => [] as string[]);
+    return names.map((name) => path.join(this.mirrorsDir, name)).filter((dir) => this.isMirrorPath(dir));
+  }
+
+  /** Creates the bare repository atomically (init in a temporary directory, then rename into place). */
+  private async ensure(dir: string): Promise<void> {
+    if (await exists(dir)) return;
+    await fs.mkdir(this.mirrorsDir, { recursive: true });
+    const temporary = path.join(this.mirrorsDir, `.tmp-${randomBytes(6).toString('hex')}`);
+    await fs.mkdir(temporary);
+    try {
+      await this.gitIn(temporary).raw(['init', '--bare', '--quiet']);
+      // Another process may have won the race; its mirror is as good as ours.
+      await fs.rename(temporary, dir).catch(async (err: unknown) => {
+        if (!(await exists(dir))) throw err;
+      });
+    } finally {
+      await fs.rm(temporary, { recursive: true, force: true });
+    }
+  }
+}
+
+async function exists(target: string): Promise<boolean> {
+  return fs.lstat(target).then(
+    () => true,
+    () => false,
+  );
+}

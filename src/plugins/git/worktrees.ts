@@ -1,0 +1,290 @@
+/**
+ * Card workspaces: one git worktree per card at `<root>/worktrees/<dir from card key>`, checked out from the
+ * remote's mirror. Activities run at least once, so every method is idempotent: a second prepare reuses the
+ * worktree, a second commit finds nothing to commit, a second push finds the remote already at our HEAD, a
+ * second cleanup finds nothing to remove.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, promises as fs, realpathSync } from 'node:fs';
+import path from 'node:path';
+import type { SimpleGit } from 'simple-git';
+import { InvalidCardRefError, isSafeBranchName, parseCardKey, slugify } from '../../core/cards';
+import type { Workspace } from '../../core/types';
+import { log } from '../../log';
+import { assertSafeRepositoryConfig } from './config-guard';
+import { BranchDivergedError, GitCommandError, LeaseRejectedError, UnsafeGitInputError } from './errors';
+import { assertSafeBaseBranch, assertSafeBranch, assertSha, gitTest, revParse } from './hardened-git';
+import { type Mirror, MirrorCache } from './mirrors';
+import { parseRemote } from './remotes';
+
+export interface PrepareInput {
+  cardKey: string;
+  repo: string;
+  branch: string;
+  /** Where a new branch starts; undefined = the remote's default branch. */
+  baseBranch?: string;
+}
+
+export interface Workspaces {
+  prepare(input: PrepareInput): Promise<Workspace>;
+  commitAll(input: { path: string; message: string }): Promise<{ committed: boolean; headSha: string }>;
+  inspect(input: { path: string; baseSha: string }): Promise<{ headSha: string; commits: number; filesChanged: string[] }>;
+  push(input: { path: string; repo: string; branch: string; expectedRemoteSha: string | null }): Promise<{ remoteSha: string }>;
+  cleanup(input: { cardKey: string; path: string }): Promise<void>;
+  remoteBranchSha(input: { repo: string; branch: string }): Promise<string | null>;
+}
+
+export function createWorkspaces({ root }: { root: string }): Workspaces {
+  mkdirSync(root, { recursive: true });
+  // Canonical root: every path check below compares strings, and git reports real paths.
+  return new GitWorkspaces(realpathSync(root));
+}
+
+/** Written into a worktree's admin directory once its checkout is complete; absent = broken. */
+const READY_MARKER = 'ouija-ready';
+
+const logger = log.child({ plugin: 'git' });
+
+/** A worktree path that passed the checks of `openWorktree`. */
+interface OpenWorktree {
+  git: SimpleGit;
+  mirrorPath: string;
+}
+
+class GitWorkspaces implements Workspaces {
+  private readonly mirrors: MirrorCache;
+  private readonly worktreesDir: string;
+
+  constructor(private readonly root: string) {
+    this.mirrors = new MirrorCache(root);
+    this.worktreesDir = path.join(root, 'worktrees');
+  }
+
+  async prepare({ cardKey, repo, branch, baseBranch }: PrepareInput): Promise<Workspace> {
+    assertSafeBranch(branch);
+    if (baseBranch !== undefined) assertSafeBaseBranch(baseBranch);
+    const remote = parseRemote(repo);
+    const worktree = this.worktreePath(cardKey);
+    return this.mirrors.withMirror(remote, async (mirror) => {
+      await mirror.fetch();
+      const remoteSha = await mirror.trackingSha(branch);
+      const base = baseBranch ?? (await mirror.defaultBranch());
+      const baseTip = await mirror.trackingSha(base);
+      if (!baseTip) throw new Error(`base branch ${base} not found on ${remote.url}`);
+      const head =
+        (await this.reuse(worktree, mirror, branch, remoteSha)) ?? (await this.create(worktree, mirror, branch, remoteSha ?? baseTip));
+      // Unrelated histories have no merge base: count from where the workspace started.
+      const baseSha = (await mergeBase(mirror.git, baseTip, head)) ?? head;
+      return { path: worktree, branch, baseSha, remoteSha };
+    });
+  }
+
+  async commitAll({ path: worktree, message }: { path: string; message: string }) {
+    if (!message.trim()) throw new UnsafeGitInputError('commit message is empty');
+    const { git } = await this.openWorktree(worktree);
+    await git.raw(['add', '--all']);
+    const committed = !(await gitTest(git, ['diff', '--cached', '--quiet', '--no-ext-diff']));
+    // One argv element: the message can never be read as an option.
+    if (committed) await git.raw(['commit', '--quiet', '--no-verify', `--message=${message}`]);
+    return { committed, headSha: await headOf(git) };
+  }
+
+  async inspect({ path: worktree, baseSha }: { path: string; baseSha: string }) {
+    assertSha(baseSha, 'baseSha');
+    const { git } = await this.openWorktree(worktree);
+    const headSha = await headOf(git);
+    const commits = Number((await git.raw(['rev-list', '--count', `${baseSha}..${headSha}`])).trim());
+    const diff = await git.raw(['diff', '--name-only', '-z', '--no-renames', '--no-ext-diff', baseSha, headSha, '--']);
+    return { headSha, commits, filesChanged: diff.split('\0').filter(Boolean) };
+  }
+
+  async push({ path: worktree, repo, branch, expectedRemoteSha }: { path: string; repo: string; branch: string; expectedRemoteSha: string | null }) {
+    assertSafeBranch(branch);
+    if (expectedRemoteSha !== null) assertSha(expectedRemoteSha, 'expectedRemoteSha');
+    const remote = parseRemote(repo);
+    const { git, mirrorPath } = await this.openWorktree(worktree);
+    if (mirrorPath !== this.mirrors.pathFor(remote)) {
+      throw new UnsafeGitInputError(`worktree ${worktree} is not a checkout of ${remote.url}`);
+    }
+    const headSha = await headOf(git);
+    const ref = `refs/heads/${branch}`;
+    try {
+      // An empty lease value means "the branch must not exist yet".
+      const lease = `--force-with-lease=${ref}:${expectedRemoteSha ?? ''}`;
+      await git.raw(['push', '--quiet', '--no-verify', lease, '--', remote.url, `${headSha}:${ref}`]);
+    } catch (err) {
+      // Decide by where the remote is now, not by parsing git's message.
+      const actual = await this.remoteBranchSha({ repo, branch }).catch(() => {
+        throw err;
+      });
+      if (actual !== headSha) {
+        if (actual !== expectedRemoteSha) throw new LeaseRejectedError(branch, expectedRemoteSha, actual);
+        throw err;
+      }
+      // Already there: an earlier attempt of this push succeeded.
+    }
+    await this.mirrors.withLock(mirrorPath, () => this.mirrors.gitIn(mirrorPath).raw(['update-ref', `refs/remotes/origin/${branch}`, headSha]));
+    return { remoteSha: headSha };
+  }
+
+  async cleanup({ cardKey, path: worktree }: { cardKey: string; path: string }): Promise<void> {
+    const expected = this.worktreePath(cardKey);
+    if (path.resolve(worktree) !== expected) {
+      throw new UnsafeGitInputError(`refusing to remove ${worktree}: the worktree of ${cardKey} is ${expected}`);
+    }
+    // The mirror and branch are found from the mirrors' records, so a half-deleted worktree is still cleaned.
+    for (const mirrorPath of await this.mirrors.list()) {
+      await this.mirrors.withLock(mirrorPath, async () => {
+        const git = this.mirrors.gitIn(mirrorPath);
+        const entry = (await listWorktrees(git)).find((candidate) => candidate.path === expected);
+        if (!entry) return;
+        await fs.rm(expected, { recursive: true, force: true });
+        await git.raw(['worktree', 'prune']);
+        if (entry.branch && isSafeBranchName(entry.branch) && (await revParse(git, `refs/heads/${entry.branch}`))) {
+          await git.raw(['branch', '--delete', '--force', '--', entry.branch]);
+        }
+      });
+    }
+    await fs.rm(expected, { recursive: true, force: true });
+  }
+
+  async remoteBranchSha({ repo, branch }: { repo: string; branch: string }): Promise<string | null> {
+    assertSafeBranch(branch);
+    const remote = parseRemote(repo);
+    const ref = `refs/heads/${branch}`;
+    const out = await this.mirrors.gitIn(this.root).raw(['ls-remote', '--', remote.url, ref]);
+    for (const line of out.split('\n')) {
+      const [sha, name] = line.split('\t');
+      if (name === ref && sha) return sha;
+    }
+    return null;
+  }
+
+  /** `<root>/worktrees/<slug>-<hash>`: readable, and distinct even for keys that slug alike. */
+  private worktreePath(cardKey: string): string {
+    try {
+      parseCardKey(cardKey);
+    } catch (err) {
+      if (err instanceof InvalidCardRefError) throw new UnsafeGitInputError(err.message);
+      throw err;
+    }
+    const hash = createHash('sha256').update(cardKey).digest('hex').slice(0, 12);
+    return path.join(this.worktreesDir, `${slugify(cardKey, 60)}-${hash}`);
+  }
+
+  /**
+   * The checks before host git runs in a worktree: the path is one of ours, its `.git` link (which the agent
+   * could rewrite to point git at a repository of its choosing) leads into one of our mirrors, and neither
+   * the mirror's nor the worktree's config asks git to run programs.
+   */
+  private async openWorktree(worktree: string): Promise<OpenWorktree> {
+    const resolved = path.resolve(worktree);
+    if (path.dirname(resolved) !== this.worktreesDir) {
+      throw new UnsafeGitInputError(`${worktree} is not a worktree under ${this.worktreesDir}`);
+    }
+    if (!(await fs.lstat(resolved)).isDirectory()) throw new UnsafeGitInputError(`${worktree} is not a directory`);
+    const { mirrorPath } = await this.readLink(resolved);
+    const git = this.mirrors.gitIn(resolved);
+    await assertSafeRepositoryConfig(git, resolved);
+    return { git, mirrorPath };
+  }
+
+  /** Where the worktree's `.git` file points: `<root>/mirrors/<fp>.git/worktrees/<name>`, or it throws. */
+  private async readLink(worktree: string): Promise<{ adminDir: string; mirrorPath: string }> {
+    const dotGit = path.join(worktree, '.git');
+    if (!(await fs.lstat(dotGit)).isFile()) throw new UnsafeGitInputError(`${dotGit} is not a worktree link file`);
+    const target = /^gitdir: (.+?)\r?\n?$/.exec(await fs.readFile(dotGit, 'utf8'))?.[1];
+    const adminDir = target ? path.resolve(worktree, target) : '';
+    const mirrorPath = path.dirname(path.dirname(adminDir));
+    if (!target || path.basename(path.dirname(adminDir)) !== 'worktrees' || !this.mirrors.isMirrorPath(mirrorPath)) {
+      throw new UnsafeGitInputError(`${dotGit} does not point into a mirror under ${this.root}`);
+    }
+    return { adminDir, mirrorPath };
+  }
+
+  /**
+   * The HEAD to keep when the worktree is healthy and on `branch` (uncommitted work stays), brought up to the
+   * remote branch when that moved ahead (someone pushed to the review branch); null when it must be made anew.
+   */
+  private async reuse(worktree: string, mirror: Mirror, branch: string, remoteSha: string | null): Promise<string | null> {
+    const problem = await this.healthProblem(worktree, mirror, branch);
+    if (problem) {
+      if (problem !== 'missing') logger.warn({ worktree, problem }, 'recreating broken worktree');
+      return null;
+    }
+    const { git } = await this.openWorktree(worktree);
+    const head = await headOf(git);
+    if (remoteSha === null || remoteSha === head || (await isAncestor(git, remoteSha, head))) return head;
+    if (await isAncestor(git, head, remoteSha)) {
+      // --keep: moves to the remote's commits but refuses to overwrite uncommitted changes.
+      await git.raw(['reset', '--quiet', '--keep', remoteSha]);
+      return remoteSha;
+    }
+    throw new BranchDivergedError(`worktree ${worktree} (at ${head}) and the remote ${branch} (at ${remoteSha}) have diverged`);
+  }
+
+  /** Why the worktree cannot be reused, or null when it can. */
+  private async healthProblem(worktree: string, mirror: Mirror, branch: string): Promise<string | null> {
+    try {
+      const stat = await fs.lstat(worktree).catch(() => null);
+      if (!stat) return 'missing';
+      if (!stat.isDirectory()) return 'not a directory';
+      const { adminDir, mirrorPath } = await this.readLink(worktree);
+      if (mirrorPath !== mirror.path) return `belongs to mirror ${mirrorPath}`;
+      if (!(await fs.lstat(path.join(adminDir, READY_MARKER)).catch(() => null))) return 'checkout never completed';
+      const git = this.mirrors.gitIn(worktree);
+      const topLevel = (await git.raw(['rev-parse', '--show-toplevel'])).trim();
+      if (topLevel !== worktree) return `git sees the top level at ${topLevel}`;
+      const current = (await git.raw(['symbolic-ref', '--quiet', 'HEAD']).catch(() => '')).trim();
+      if (current !== `refs/heads/${branch}`) return `on ${current || 'a detached HEAD'}, not ${branch}`;
+      return null;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  /** (Re)creates the worktree on `branch` at `start`; the caller holds the mirror's lock. */
+  private async create(worktree: string, mirror: Mirror, branch: string, start: string): Promise<string> {
+    // `worktree` is built by worktreePath, so this never reaches outside <root>/worktrees.
+    await fs.rm(worktree, { recursive: true, force: true });
+    await mirror.git.raw(['worktree', 'prune']);
+    await fs.mkdir(this.worktreesDir, { recursive: true });
+    await mirror.git.raw(['worktree', 'add', '--quiet', '-B', branch, '--', worktree, start]);
+    const { adminDir } = await this.readLink(worktree);
+    await fs.writeFile(path.join(adminDir, READY_MARKER), `${new Date().toISOString()}\n`);
+    return start;
+  }
+}
+
+async function headOf(git: SimpleGit): Promise<string> {
+  const sha = await revParse(git, 'HEAD^{commit}');
+  if (!sha) throw new Error('worktree has no HEAD commit');
+  return sha;
+}
+
+async function isAncestor(git: SimpleGit, ancestor: string, descendant: string): Promise<boolean> {
+  return gitTest(git, ['merge-base', '--is-ancestor', ancestor, descendant]);
+}
+
+async function mergeBase(git: SimpleGit, a: string, b: string): Promise<string | null> {
+  try {
+    return (await git.raw(['merge-base', a, b])).trim() || null;
+  } catch (err) {
+    if (err instanceof GitCommandError && err.exitCode === 1) return null; // no common ancestor
+    throw err;
+  }
+}
+
+/** `git worktree list --porcelain`: path and branch (without refs/heads/) of each worktree. */
+async function listWorktrees(git: SimpleGit): Promise<{ path: string; branch: string | null }[]> {
+  const out = await git.raw(['worktree', 'list', '--porcelain']);
+  return out
+    .split('\n\n')
+    .map((block) => {
+      const lines = block.split('\n');
+      const worktree = lines.find((line) => line.startsWith('worktree '))?.slice('worktree '.length);
+      const branch = lines.find((line) => line.startsWith('branch refs/heads/'))?.slice('branch refs/heads/'.length) ?? null;
+      return worktree ? { path: worktree, branch } : null;
+    })
+    .filter((entry): entry is { path: string; branch: string | null } => entry !== null);
+}

@@ -1,0 +1,4 @@
+export * from './events';
+export * from './inbound';
+export * from './webhook';
+export * from './board-client';

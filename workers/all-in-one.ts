@@ -1,0 +1,139 @@
+/**
+ * Composition root: wires configuration, Postgres, Temporal, plugins, activities, workers and the HTTP front
+ * end into one running Ouija. `ouija dev`, `ouija demo`, `ouija worker`, `ouija api` and the integration tests
+ * all start Ouija through here, each with the parts it needs.
+ */
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Kysely } from 'kysely';
+import { createAgentActivities, createBoardActivities, createNotifyActivities, createWorkspaceActivities } from '../activities';
+import type { OuijaConfig } from '../src/config';
+import { connectDatabase, migrateToLatest, type Database } from '../src/db';
+import { createHttpApp } from '../src/http/app';
+import type { IngestDeps } from '../src/ingest';
+import type { Logger } from '../src/log';
+import { commandAdapter, demoAgentCommand, killAllAgentProcessGroups } from '../src/plugins/agent';
+import { createWorkspaces } from '../src/plugins/git';
+import { localForge } from '../src/plugins/git/forges/local';
+import { builtinBoardClient, builtinWebhookProvider } from '../src/plugins/kanban/builtin';
+import { logNotifier } from '../src/plugins/notify/log-notifier';
+import { ALL_QUEUES, installRuntime, startWorkers, type QueueName, type RunningWorkers } from './queues';
+
+export interface StartOuijaOptions {
+  config: OuijaConfig;
+  /** Where Temporal's frontend is (a dev server we started, or TEMPORAL_ADDRESS). */
+  temporalAddress: string;
+  queues?: QueueName[];
+  /** Serve HTTP (webhooks, board API, health) on config.port (0 = any free port). */
+  http?: boolean;
+  workflowBundle?: { codePath: string };
+  log: Logger;
+}
+
+export interface RunningOuija {
+  db: Kysely<Database>;
+  databaseKind: 'postgres' | 'pglite';
+  temporal: Client;
+  ingest: IngestDeps;
+  workers: RunningWorkers | null;
+  /** e.g. http://127.0.0.1:3000 when serving HTTP. */
+  url: string | null;
+  stop(): Promise<void>;
+}
+
+export async function startOuija(options: StartOuijaOptions): Promise<RunningOuija> {
+  const { config, log } = options;
+  const stack: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const fn of stack.reverse()) await fn().catch((err) => log.warn({ err }, 'error while stopping'));
+  };
+  try {
+    const database = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    stack.push(() => database.close());
+    await migrateToLatest(database.db);
+    const db = database.db;
+
+    const connection = await Connection.connect({ address: options.temporalAddress });
+    stack.push(() => connection.close());
+    const temporal = new Client({ connection, namespace: config.temporal.namespace });
+
+    const ingest: IngestDeps = {
+      db,
+      temporal,
+      log,
+      pipeline: config.pipeline,
+      allowedRepos: config.repos.allow,
+      cardSettings: {
+        agentTimeoutMs: config.agent.timeoutMs,
+        agentHeartbeatTimeoutMs: config.agent.heartbeatTimeoutMs,
+        agentMaxAttempts: config.agent.maxAttempts,
+      },
+    };
+
+    let workers: RunningWorkers | null = null;
+    const queues = options.queues ?? ALL_QUEUES;
+    if (queues.length > 0) {
+      const workspaces = createWorkspaces({ root: path.join(config.dataDir, 'workspaces') });
+      const agentCommand = config.agent.command ? { command: config.agent.command, args: config.agent.args } : demoAgentCommand();
+      installRuntime();
+      const nativeConnection = await NativeConnection.connect({ address: options.temporalAddress });
+      stack.push(() => nativeConnection.close());
+      workers = await startWorkers({
+        connection: nativeConnection,
+        namespace: config.temporal.namespace,
+        queues,
+        maxConcurrentAgents: config.agent.maxConcurrent,
+        workflowBundle: options.workflowBundle,
+        log,
+        activities: {
+          git: createWorkspaceActivities({ workspaces, forge: localForge(db), allowedRepos: config.repos.allow }),
+          agents: createAgentActivities({
+            db,
+            workspaces,
+            adapter: commandAdapter(agentCommand),
+            runsRoot: path.join(config.dataDir, 'runs'),
+            silenceTimeoutMs: config.agent.silenceTimeoutMs,
+            passEnv: config.agent.passEnv,
+            env: config.agent.env,
+          }),
+          board: createBoardActivities({ builtin: builtinBoardClient(db) }),
+          notify: createNotifyActivities(logNotifier(log)),
+        },
+      });
+      const running = workers;
+      stack.push(async () => {
+        await running.shutdown();
+        killAllAgentProcessGroups();
+      });
+    }
+
+    let url: string | null = null;
+    if (options.http) {
+      const app = createHttpApp({
+        db,
+        temporal,
+        ingest,
+        providers: [builtinWebhookProvider(db, config.secrets.builtinWebhook)],
+        maxBodyBytes: config.webhooks.maxBodyBytes,
+        log,
+      });
+      const server = http.createServer(app);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, '127.0.0.1', resolve);
+      });
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      stack.push(() => new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }));
+    }
+    return { db, databaseKind: database.kind, temporal, ingest, workers, url, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,2 @@
+// The workflow bundle's entry: every workflow type the workflows task queue runs.
+export { cardWorkflow } from './card';
