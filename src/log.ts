@@ -8,8 +8,12 @@ export type Logger = pino.Logger;
 
 const defaultLevel = process.env.JEST_WORKER_ID ? 'warn' : 'info';
 
-export const log: Logger = pino({
-  name: 'ouija',
-  level: process.env.OUIJA_LOG_LEVEL ?? defaultLevel,
-  base: { pid: process.pid },
-});
+/** Logs go to stderr, so commands that print results (`ouija demo --json`) keep stdout clean. */
+export const log: Logger = pino(
+  {
+    name: 'ouija',
+    level: process.env.OUIJA_LOG_LEVEL ?? defaultLevel,
+    base: { pid: process.pid },
+  },
+  pino.destination(2),
+);

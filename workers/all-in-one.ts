@@ -78,7 +78,7 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
     if (queues.length > 0) {
       const workspaces = createWorkspaces({ root: path.join(config.dataDir, 'workspaces') });
       const agentCommand = config.agent.command ? { command: config.agent.command, args: config.agent.args } : demoAgentCommand();
-      installRuntime();
+      installRuntime(log);
       const nativeConnection = await NativeConnection.connect({ address: options.temporalAddress });
       stack.push(() => nativeConnection.close());
       workers = await startWorkers({

@@ -37,19 +37,29 @@ export interface RunningWorkers {
 }
 
 let runtimeInstalled = false;
-/** The SDK's own logs: warnings and errors only, unless TEMPORAL_LOG_LEVEL says otherwise. */
-export function installRuntime(): void {
+/** Start-up chatter that says nothing wrong: each per-queue worker runs only workflows or only activities. */
+const QUIET = /^No (activities|workflows) registered/;
+
+/** Routes the SDK's own logs (WARN and up unless TEMPORAL_LOG_LEVEL says otherwise) into Ouija's JSON log. */
+export function installRuntime(log: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  const level = (process.env.TEMPORAL_LOG_LEVEL ?? 'WARN') as 'WARN';
+  const sdkLog = log.child({ component: 'temporal-sdk' });
+  const logger = new DefaultLogger(level, ({ level: l, message, meta }) => {
+    if (QUIET.test(message)) return;
+    const method = l === 'ERROR' ? 'error' : l === 'WARN' ? 'warn' : l === 'INFO' ? 'info' : 'debug';
+    sdkLog[method](meta ?? {}, message);
+  });
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+    Runtime.install({ logger });
   } catch {
-    // Already installed by the host process (e.g. a test): keep its settings.
+    // Already installed by the host process: keep its settings.
   }
 }
 
 export async function startWorkers(options: StartWorkersOptions): Promise<RunningWorkers> {
-  installRuntime();
+  installRuntime(options.log);
   const base = { connection: options.connection, namespace: options.namespace, shutdownGraceTime: '10s' };
   const perQueue: Record<QueueName, () => WorkerOptions> = {
     workflows: () => ({
