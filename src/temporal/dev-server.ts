@@ -105,8 +105,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** One readiness probe: the frontend answers and the namespace exists. Closes its own connection. */
 async function probe(address: string, namespace: string): Promise<void> {
-  const connection = await Connection.connect({ address, connectTimeout: '2s' });
+  // lazy + ensureConnected rather than connect(): a failed connect() leaves its channel open, which keeps
+  // the process alive (and jest's globalSetup process from exiting).
+  const connection = Connection.lazy({ address, connectTimeout: '2s' });
   try {
+    await connection.ensureConnected();
     await connection.workflowService.describeNamespace({ namespace });
   } finally {
     await connection.close();
@@ -178,7 +181,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     const outcome = await Promise.race([attempt, exited]);
     if (outcome === 'ready') break;
     if (outcome !== 'not yet') {
-      await stop();
+      await Promise.all([stop(), attempt]); // let the probe close its connection: no handle outlives this
       throw new Error(`Temporal dev server exited early (code ${outcome.code}, signal ${outcome.signal}):\n${tail}`);
     }
     if (Date.now() > deadline) {

@@ -96,7 +96,8 @@ describe('startDevServer', () => {
   });
 
   it('reports the server output when it dies on start', async () => {
-    const blocker = net.createServer();
+    // Holds the port so the server's bind fails; drops whatever connects (the launcher's readiness probe).
+    const blocker = net.createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as net.AddressInfo).port;
     try {
