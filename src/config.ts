@@ -28,7 +28,7 @@ const agentSchema = z.object({
 const fileSchema = z.object({
   dataDir: z.string().optional(),
   port: z.number().int().min(0).max(65535).optional(),
-  temporal: z.object({ address: z.string().optional(), namespace: z.string().default('default') }).default({ namespace: 'default' }),
+  temporal: z.object({ address: z.string().optional(), namespace: z.string().min(1).optional() }).default({}),
   /** Repositories cards may work on: exact URLs/paths, or prefixes ending in `*`. */
   repos: z.object({ allow: z.array(z.string().min(1)).default([]) }).default({ allow: [] }),
   pipeline: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/)).min(1).default(['implement']),
@@ -38,7 +38,8 @@ const fileSchema = z.object({
 
 export type AgentSettings = z.infer<typeof agentSchema>;
 
-export interface OuijaConfig extends Omit<z.infer<typeof fileSchema>, 'dataDir' | 'port'> {
+export interface OuijaConfig extends Omit<z.infer<typeof fileSchema>, 'dataDir' | 'port' | 'temporal'> {
+  temporal: { address?: string; namespace: string };
   dataDir: string;
   port: number;
   databaseUrl?: string;
@@ -71,7 +72,10 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv; ove
     ...cfg,
     dataDir,
     port: cfg.port ?? (env.PORT ? Number(env.PORT) : 3000),
-    temporal: { ...cfg.temporal, address: cfg.temporal.address ?? env.TEMPORAL_ADDRESS },
+    temporal: {
+      address: cfg.temporal.address ?? env.TEMPORAL_ADDRESS,
+      namespace: cfg.temporal.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default',
+    },
     databaseUrl: options.overrides?.databaseUrl ?? env.DATABASE_URL,
     secrets: { builtinWebhook: options.overrides?.secrets?.builtinWebhook ?? env.OUIJA_BUILTIN_WEBHOOK_SECRET },
   };

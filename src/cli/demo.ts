@@ -4,6 +4,7 @@
  * (src/plugins/agent/demo/demo-agent.js, a real process) commits in the card's worktree, the branch is pushed
  * to the bare remote, the card reaches Review, the demo approves, the card reaches Done.
  */
+import type { Command } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,4 +116,13 @@ function apiClient(base: string) {
     if (!res.ok) throw new Error(`${method} ${route} → ${res.status}: ${JSON.stringify(json)}`);
     return json;
   };
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run the whole loop once on a throwaway repository and the built-in board')
+    .option('--json', 'print one JSON object describing the card at the end')
+    .option('--keep', 'keep Ouija and the throwaway repository after the demo (Ctrl-C stops)')
+    .action((opts: DemoOptions) => demoCommand(opts));
 }

@@ -1,4 +1,5 @@
 /** `ouija dev` (what `npm start` runs): everything embedded, in one process, until Ctrl-C. */
+import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { log } from '../log';
 import { startOuija } from '../../workers/all-in-one';
@@ -35,4 +36,11 @@ export async function devCommand(): Promise<void> {
   ];
   process.stdout.write(lines.join('\n') + '\n');
   await running.workers?.done;
+}
+
+export function registerDevCommand(program: Command): void {
+  program
+    .command('dev')
+    .description('run everything embedded: Temporal dev server, Postgres (PGlite unless DATABASE_URL), workers, HTTP')
+    .action(() => devCommand());
 }

@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { connectDatabase, migrateToLatest } from '../db';
 
@@ -10,4 +11,11 @@ export async function migrateCommand(): Promise<void> {
   } finally {
     await database.close();
   }
+}
+
+export function registerMigrateCommand(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply database migrations (also done on every start)')
+    .action(() => migrateCommand());
 }

@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { log } from '../log';
 import { ALL_QUEUES, type QueueName } from '../../workers/queues';
@@ -13,4 +14,12 @@ export async function workerCommand(opts: { queue?: string[] }): Promise<void> {
   const ouija = await startOuija({ config, temporalAddress: config.temporal.address, queues, log });
   onShutdownSignal(log, () => ouija.stop());
   await ouija.workers?.done;
+}
+
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('run workers only (production split); TEMPORAL_ADDRESS required')
+    .option('-q, --queue <queue...>', `task queues to serve (${ALL_QUEUES.join(' ')}); default all`)
+    .action((opts: { queue?: string[] }) => workerCommand(opts));
 }

@@ -36,6 +36,7 @@ export function initialState(card: CardInfo, pipeline: readonly string[] = DEFAU
     pipeline: validatePipeline(pipeline),
     stepIndex: 0,
     run: 0,
+    runTag: '',
     round: 0,
     feedback: [],
     inFlight: null,

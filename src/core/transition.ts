@@ -12,7 +12,7 @@
  * the side exits failed and cancelled. A stopped run's last effect may still be in flight in a terminal
  * phase ("stopping"): its result leads to cleanup, and a restart asked for meanwhile waits for that.
  */
-import { branchNameForCard, isSafeBranchName } from './cards';
+import { branchNameForCard, fingerprint, isSafeBranchName } from './cards';
 import { effectId } from './effect-ids';
 import { MAX_REMEMBERED_DELIVERIES, isActive, isTerminal, reviseFrom } from './state';
 import { MAX_ERROR_LENGTH, clip, describeWork, texts } from './texts';
@@ -173,7 +173,7 @@ function afterPublish(s: CardState, review: ReviewRequest, remoteSha: string): T
   const text = texts.reviewReady(next, review.url);
   return applied(next, [
     { type: 'moveCard', card: s.card, column: 'review' },
-    { type: 'comment', card: s.card, commentKey: `review/r${s.run}/${s.round}`, text },
+    { type: 'comment', card: s.card, commentKey: `review/${runLabel(s)}/${s.round}`, text },
     { type: 'notify', card: s.card, event: 'review.ready', text },
   ]);
 }
@@ -201,6 +201,7 @@ function startRun(s: CardState, via: 'moved' | 'retry' | 'restart'): TransitionR
   const fresh: CardState = {
     ...s,
     run: s.run + 1,
+    runTag: fingerprint(s.deliveries[s.deliveries.length - 1] ?? `run-${s.run + 1}`),
     round: 0,
     stepIndex: 0,
     feedback: [],
@@ -270,7 +271,7 @@ function cancelRun(s: CardState, why: string): TransitionResult {
   const next: CardState = { ...s, phase: 'cancelled', restartRequested: false };
   const text = texts.cancelled(next, why);
   effects.push(
-    { type: 'comment', card: s.card, commentKey: `cancelled/r${s.run}`, text },
+    { type: 'comment', card: s.card, commentKey: `cancelled/${runLabel(s)}`, text },
     { type: 'notify', card: s.card, event: 'run.cancelled', text },
   );
   return s.inFlight !== null ? applied(next, effects) : chain(effects, cleanUp(next, next.workspace));
@@ -281,7 +282,7 @@ function failRun(s: CardState, what: string, error: string): TransitionResult {
   const next: CardState = { ...s, phase: 'failed', lastError: clip(error, MAX_ERROR_LENGTH), inFlight: null, restartRequested: false };
   const text = texts.failed(next, what);
   const effects: Effect[] = [
-    { type: 'comment', card: s.card, commentKey: `failed/r${s.run}`, text },
+    { type: 'comment', card: s.card, commentKey: `failed/${runLabel(s)}`, text },
     { type: 'notify', card: s.card, event: 'run.failed', text },
   ];
   return chain(effects, cleanUp(next, next.workspace));
@@ -294,4 +295,9 @@ function cleanUp(s: CardState, workspace: Workspace | null): TransitionResult {
   return applied({ ...s, inFlight: { effectId: id, kind: 'cleanup' } }, [
     { type: 'cleanupWorkspace', effectId: id, card: s.card, workspace },
   ]);
+}
+
+/** `r<run>-<tag>`: names the run in comment keys, unique across the card's workflow executions. */
+function runLabel(s: CardState): string {
+  return `r${s.run}-${s.runTag}`;
 }

@@ -88,6 +88,11 @@ export interface CardState {
   stepIndex: number;
   /** Increments each time the card (re)starts in the working column; part of every effect ID. */
   run: number;
+  /**
+   * Fingerprint of the delivery that started the current run. Comment keys carry it, so that a run of a later
+   * workflow execution of the same card (which counts runs from 1 again) never collides with an earlier one's.
+   */
+  runTag: string;
   /** Review round of the current run: 0 for the first pass, +1 per changes-requested. */
   round: number;
   /** Review comments the current revision must address (empty on the first pass). */

@@ -7,7 +7,10 @@ import type { Database } from '../db';
 import type { IngestDeps } from '../ingest';
 import type { Logger } from '../log';
 import type { WebhookProvider } from '../plugins/kanban/types';
+import { apiTokenGuard } from './api-token';
 import { boardApiRouter } from './board-api';
+import { metricsRouter } from './metrics-route';
+import { operatorApiRouter } from './operator-api';
 import { webhookRouter } from './webhooks';
 
 export interface HttpAppDeps {
@@ -34,7 +37,10 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     const ok = postgres === 'ok' && temporal === 'ok';
     res.status(ok ? 200 : 503).json({ ok, postgres, temporal });
   });
+  app.use(metricsRouter({ temporal: deps.temporal, log: deps.log }));
   app.use(webhookRouter({ db: deps.db, ingest: deps.ingest, providers: deps.providers, maxBodyBytes: deps.maxBodyBytes, log: deps.log }));
+  app.use('/api', apiTokenGuard(process.env.OUIJA_API_TOKEN));
   app.use(boardApiRouter({ db: deps.db, ingest: deps.ingest, log: deps.log }));
+  app.use(operatorApiRouter(deps.ingest));
   return app;
 }

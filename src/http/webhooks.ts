@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import { recordRejection, type Database } from '../db';
 import { ingest, ServiceUnavailableError, type IngestDeps } from '../ingest';
 import type { Logger } from '../log';
+import { countDelivery } from '../metrics';
 import { MalformedPayloadError, type WebhookProvider } from '../plugins/kanban/types';
 
 export interface WebhookRouteDeps {
@@ -45,6 +46,8 @@ async function handle(deps: WebhookRouteDeps, provider: WebhookProvider, req: Re
     event = await provider.toEvent(raw, req.headers);
   } catch (err) {
     if (err instanceof MalformedPayloadError) return reject(400, err.message);
+    // ingest() counts its own outcomes, 503s included; this 503 happened before it was reached.
+    countDelivery(provider.source, 'unavailable');
     return unavailable(log, res, err);
   }
   try {
@@ -75,6 +78,7 @@ interface Rejection {
 
 async function rejectDelivery(deps: WebhookRouteDeps, log: Logger, r: Rejection, res: Response): Promise<void> {
   log.warn({ status: r.status, reason: r.reason, bodyBytes: r.bodyBytes }, 'webhook rejected');
+  countDelivery(r.source, `rejected_${r.status}`);
   try {
     await recordRejection(deps.db, { source: r.source, deliveryId: r.deliveryId ?? null, httpStatus: r.status, reason: r.reason, bodyBytes: r.bodyBytes, remoteAddr: r.remoteAddr ?? null });
   } catch (err) {

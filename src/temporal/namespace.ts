@@ -9,7 +9,9 @@ import { SEARCH_ATTRIBUTES } from './search-attributes';
 
 const ALREADY_EXISTS = 6;
 
-export async function ensureNamespace(connection: Connection, namespace: string, retentionDays = 3): Promise<void> {
+type NamespaceAdmin = Pick<Connection, 'workflowService' | 'operatorService'>;
+
+export async function ensureNamespace(connection: NamespaceAdmin, namespace: string, retentionDays = 3): Promise<void> {
   try {
     await connection.workflowService.registerNamespace({
       namespace,
@@ -28,7 +30,7 @@ export async function ensureNamespace(connection: Connection, namespace: string,
 }
 
 /** A namespace registered a moment ago may not serve yet: poll until it describes. */
-export async function waitForNamespace(connection: Connection, namespace: string, timeoutMs = 30_000): Promise<void> {
+export async function waitForNamespace(connection: NamespaceAdmin, namespace: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -88,8 +88,9 @@ test('agent exits non-zero every time: retried per policy, then failed with a co
   expect(runs).toHaveLength(2); // maxAttempts: 2
   expect(runs.every((r) => r.outcome === 'failed' && r.exitCode === 3)).toBe(true);
   const card = (await h.api('GET', `/api/cards/${c.cardId}`)).body;
-  const failure = (card.comments as Array<{ commentKey: string; body: string }>).find((x) => x.commentKey === 'failed/r1');
-  expect(failure?.body).toMatch(/fail/i);
+  const failures = (card.comments as Array<{ commentKey: string; body: string }>).filter((x) => x.commentKey.startsWith('failed/'));
+  expect(failures).toHaveLength(1);
+  expect(failures[0]!.body).toMatch(/fail/i);
 
   const again = await h.api('POST', `/api/cards/${c.cardId}/move`, { column: 'in-progress', expectedVersion: card.version });
   expect(again.body.dispatch.status).toBe('accepted');
@@ -97,4 +98,7 @@ test('agent exits non-zero every time: retried per policy, then failed with a co
   expect(second.phase).toBe('failed');
   expect((await handle.describe()).runId).not.toBe(firstRunId);
   expect(await listAgentRuns(h.database.db, { cardKey: c.cardKey })).toHaveLength(4);
+  // The second workflow execution counts runs from 1 again, yet its failure comment is a new one.
+  const comments = (await h.api('GET', `/api/cards/${c.cardId}`)).body.comments as Array<{ commentKey: string }>;
+  expect(comments.filter((x) => x.commentKey.startsWith('failed/'))).toHaveLength(2);
 });

@@ -51,7 +51,7 @@ test('happy path: moved → worktree + branch → agent commits → pushed → R
   expect(runs.map((r) => r.outcome)).toEqual(['succeeded']);
   expect(await eventually(() => cardColumn(c.cardId), (col) => col === 'review')).toBe('review');
   const comments = (await h.api('GET', `/api/cards/${c.cardId}`)).body.comments as Array<{ commentKey: string; body: string }>;
-  expect(comments.map((x) => x.commentKey)).toContain('review/r1/0');
+  expect(comments.map((x) => x.commentKey)).toEqual([expect.stringMatching(/^review\/r1-[0-9a-f]{8}\/0$/)]);
 
   const approved = await h.api('POST', `/api/cards/${c.cardId}/approve`, { by: 'alice' });
   expect(approved.body.dispatch.status).toBe('accepted');

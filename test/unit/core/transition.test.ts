@@ -171,7 +171,7 @@ describe('rules 4-8: the happy path', () => {
     expect(review.state.workspace?.remoteSha).toBe('head111');
     expect(types(review.effects)).toEqual(['moveCard', 'comment', 'notify']);
     const comment = find(review.effects, 'comment');
-    expect(comment.commentKey).toBe('review/r1/0');
+    expect(comment.commentKey).toMatch(/^review\/r1-[0-9a-f]{8}\/0$/);
     expect(comment.text).toContain('https://example.test/pr/7');
     expect(comment.text).toContain('Added /healthz');
 
@@ -253,7 +253,7 @@ describe('rule 8: revisions', () => {
     expect(steps[0]!.ignored).toBeDefined();
     expect(find(steps[1]!.effects, 'runAgent')).toMatchObject({ effectId: 'r1/agent/implement/1', stepIndex: 1, round: 1, feedback: comments, workspace });
     expect(steps[1]!.state.phase).toBe('revising');
-    expect(find(last(steps).effects, 'comment').commentKey).toBe('review/r1/1');
+    expect(find(last(steps).effects, 'comment').commentKey).toMatch(/^review\/r1-[0-9a-f]{8}\/1$/);
     expect(last(steps).state.phase).toBe('review');
   });
 
@@ -292,7 +292,7 @@ describe('rule 9: failures', () => {
     expect(next).toMatchObject({ phase: 'failed', lastError: 'agent exited with code 2', inFlight: { effectId: 'r1/cleanup/0', kind: 'cleanup' } });
     expect(types(effects)).toEqual(['comment', 'notify', 'cleanupWorkspace']);
     const comment = find(effects, 'comment');
-    expect(comment.commentKey).toBe('failed/r1');
+    expect(comment.commentKey).toMatch(/^failed\/r1-[0-9a-f]{8}$/);
     expect(comment.text).toContain('agent step 1/2 (plan)');
     expect(comment.text).toContain('agent exited with code 2');
     expect(comment.text).toMatch(/working column again/);
@@ -357,7 +357,7 @@ describe('rule 10: cancellation', () => {
     expect(cancel.state).toMatchObject({ phase: 'cancelled', inFlight: { effectId: 'r1/agent/implement/0' } });
     expect(types(cancel.effects)).toEqual(['cancelEffect', 'comment', 'notify']);
     expect(find(cancel.effects, 'cancelEffect').effectId).toBe('r1/agent/implement/0');
-    expect(find(cancel.effects, 'comment').commentKey).toBe('cancelled/r1');
+    expect(find(cancel.effects, 'comment').commentKey).toMatch(/^cancelled\/r1-[0-9a-f]{8}$/);
     expect(isQuiescent(cancel.state)).toBe(false);
 
     const stopped = transition(cancel.state, failed('r1/agent/implement/0', 'cancelled', true));

@@ -1,0 +1,115 @@
+/**
+ * `ouija replay <card | file | dir>... [--all --since <date>]`: replays workflow histories against the
+ * workflow code of this build and prints one line per history. Exits non-zero if any history does not
+ * replay, naming the event where the code and the history diverge (see docs/VERSIONING.md).
+ */
+import fs from 'node:fs';
+import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { workflowIdForCard } from '../core/cards';
+import {
+  cardHistoriesSince,
+  historiesOfWorkflow,
+  historyFilesAt,
+  readHistorySource,
+  replayHistories,
+  type HistorySource,
+  type ReplayOutcome,
+  type WorkflowCode,
+} from '../temporal/replay';
+import { cardKeyFromArg } from './card-arg';
+import { withTemporalClient } from './temporal-client';
+
+export interface ReplayCliOptions {
+  /** Replay every card workflow run started after `since` (default: the last 7 days). */
+  all?: boolean;
+  since?: string;
+}
+
+export interface ReplayIo {
+  out(line: string): void;
+  /** Workflow code to replay against; default: this build's workflows/. */
+  code?: WorkflowCode;
+  withClient?: <T>(fn: (client: Client) => Promise<T>) => Promise<T>;
+}
+
+const WEEK_MS = 7 * 24 * 60 * 60_000;
+
+/** Replays everything the targets name; resolves to the exit code (0: all replayed, 1: any did not). */
+export async function runReplay(targets: string[], options: ReplayCliOptions, io: ReplayIo): Promise<number> {
+  const since = options.since === undefined ? new Date(Date.now() - WEEK_MS) : new Date(options.since);
+  if (Number.isNaN(since.getTime())) throw new Error(`--since ${JSON.stringify(options.since)} is not a date (use ISO 8601, e.g. 2025-01-31)`);
+  if (!options.all && targets.length === 0) throw new Error('name a card, a history file or a folder of them, or use --all');
+
+  const files = targets.filter((t) => fs.existsSync(t));
+  const cards = targets.filter((t) => !fs.existsSync(t)).map((t) => workflowIdForCard(cardKeyFromArg(t)));
+  const tally = { replayed: 0, failed: 0 };
+  const fail = (line: string) => {
+    tally.failed++;
+    io.out(line);
+  };
+
+  async function* sources(client: Client | null): AsyncGenerator<HistorySource> {
+    for (const file of files.flatMap(historyFilesAt)) {
+      try {
+        yield readHistorySource(file);
+      } catch (err) {
+        fail(`FAILED  ${file}: cannot read it: ${(err as Error).message}`);
+      }
+    }
+    if (!client) return;
+    for (const workflowId of cards) {
+      let found = 0;
+      for await (const source of historiesOfWorkflow(client, workflowId)) {
+        found++;
+        yield source;
+      }
+      if (found === 0) fail(`FAILED  ${workflowId}: no runs of it on the server (retention may have removed them)`);
+    }
+    if (options.all) {
+      io.out(`replaying card workflows started after ${since.toISOString()}`);
+      yield* cardHistoriesSince(client, since);
+    }
+  }
+
+  const replayAll = async (client: Client | null) => {
+    for await (const outcome of replayHistories(sources(client), io.code)) {
+      tally.replayed++;
+      if (outcome.failure) fail(formatOutcome(outcome));
+      else io.out(formatOutcome(outcome));
+    }
+  };
+  const needsServer = options.all || cards.length > 0;
+  if (needsServer) await (io.withClient ?? withTemporalClient)(replayAll);
+  else await replayAll(null);
+
+  io.out(`${tally.replayed} replayed, ${tally.failed} failed`);
+  return tally.failed === 0 ? 0 : 1;
+}
+
+/** One line per history: `ok` or `FAILED`, its workflow and run, where it came from, and why it failed. */
+export function formatOutcome(o: ReplayOutcome): string {
+  const where = `${o.workflowId} run ${o.runId} (${o.origin})`;
+  if (!o.failure) return `ok      ${where}`;
+  const at = o.failure.divergence ? ` at event ${o.failure.divergence.eventId} ${o.failure.divergence.eventType}` : '';
+  return `FAILED  ${where}: ${o.failure.kind}${at}: ${detail(o.failure.message)}`;
+}
+
+/** The SDK's message after its generic preamble ("Replay failed with … Details: "). */
+function detail(message: string): string {
+  const marker = 'Details: ';
+  const i = message.indexOf(marker);
+  return (i >= 0 ? message.slice(i + marker.length) : message).replace(/\s+/g, ' ').trim();
+}
+
+export function registerReplayCommand(program: Command): void {
+  program
+    .command('replay')
+    .description('replay workflow histories (files, folders, cards, or all recent card workflows) against this build\'s workflow code')
+    .argument('[targets...]', 'history files (proto3 JSON), folders of them, card keys or workflow IDs')
+    .option('--all', 'replay every card workflow run on the server started after --since')
+    .option('--since <date>', 'with --all: ISO date or time (default: 7 days ago)')
+    .action(async (targets: string[], opts: ReplayCliOptions) => {
+      process.exitCode = await runReplay(targets, opts, { out: (line) => process.stdout.write(`${line}\n`) });
+    });
+}
