@@ -10,6 +10,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import { finishAgentRun, startAgentRun, type Database } from '../src/db';
+import { log as defaultLog, type Logger } from '../src/log';
+import { agentRunDuration } from '../src/metrics';
 import {
   AgentCancelledError,
   AgentExitError,
@@ -20,6 +22,7 @@ import {
   type AgentTask,
 } from '../src/plugins/agent';
 import type { Workspaces } from '../src/plugins/git';
+import { activityLogger } from './logger';
 import type { AgentActivities } from './types';
 
 export interface AgentActivityDeps {
@@ -31,6 +34,8 @@ export interface AgentActivityDeps {
   silenceTimeoutMs: number;
   passEnv: string[];
   env: Record<string, string>;
+  /** Base logger (default: Ouija's); each run logs through a child carrying its card and activity context. */
+  log?: Logger;
 }
 
 const HEARTBEAT_EVERY_MS = 1_000;
@@ -39,6 +44,7 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
   return {
     async runAgent(effect) {
       const ctx = Context.current();
+      const log = activityLogger(deps.log ?? defaultLog);
       const { card, step, stepIndex, round, feedback } = effect;
       // On a fresh machine (or after cleanup) the worktree is rebuilt from the pushed branch.
       const workspace = fs.existsSync(effect.workspace.path)
@@ -61,6 +67,7 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
         attempt: ctx.info.attempt,
         agent: deps.adapter.name,
       });
+      log.info({ step, round, agentRunId: runId, runDir }, 'agent run started');
       const progress = { startHead, lines: 0, last: '', sessionId: undefined as string | undefined };
       const ticker = setInterval(() => ctx.heartbeat({ ...progress }), HEARTBEAT_EVERY_MS);
       const onEvent = (e: AgentEvent) => {
@@ -68,6 +75,7 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
         if (e.type === 'progress') progress.last = e.message.slice(0, 200);
         if (e.type === 'result' && e.sessionId) progress.sessionId = e.sessionId;
       };
+      const observeDuration = agentRunDuration.startTimer({ agent: deps.adapter.name, step });
       try {
         const outcome = await runAgent({
           adapter: deps.adapter,
@@ -93,12 +101,17 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
           tokensOut: outcome.tokens?.output ?? null,
           costUsd: outcome.costUsd ?? null,
         });
+        const seconds = observeDuration({ outcome: 'succeeded' });
+        log.info({ step, outcome: 'succeeded', seconds, commits: after.commits, headSha: after.headSha }, 'agent run finished');
         return { kind: 'agent', summary: outcome.summary, commits: after.commits, headSha: after.headSha, filesChanged: after.filesChanged };
       } catch (err) {
         const cancelled = err instanceof AgentCancelledError || ctx.cancellationSignal.aborted;
+        const ended = cancelled ? 'cancelled' : err instanceof AgentHungError ? 'hung' : 'failed';
+        const seconds = observeDuration({ outcome: ended });
+        log.warn({ step, outcome: ended, seconds, err }, 'agent run did not succeed');
         await finishAgentRun(deps.db, runId, {
           exitCode: err instanceof AgentExitError ? err.exitCode : null,
-          outcome: cancelled ? 'cancelled' : err instanceof AgentHungError ? 'hung' : 'failed',
+          outcome: ended,
           summary: (err as Error).message.slice(0, 2000),
           tokensIn: null,
           tokensOut: null,

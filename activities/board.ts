@@ -1,9 +1,11 @@
 /** Board activities (board queue): move the card and comment on it, through the card's provider. */
 import type { Provider } from '../src/core/types';
+import { log as defaultLog, type Logger } from '../src/log';
 import type { BoardClient } from '../src/plugins/kanban/types';
+import { activityLogger } from './logger';
 import type { BoardActivities } from './types';
 
-export function createBoardActivities(boards: Partial<Record<Provider, BoardClient>>): BoardActivities {
+export function createBoardActivities(boards: Partial<Record<Provider, BoardClient>>, base: Logger = defaultLog): BoardActivities {
   const boardFor = (provider: Provider): BoardClient => {
     const board = boards[provider];
     if (!board) throw new Error(`no board client configured for provider ${provider}`);
@@ -12,9 +14,11 @@ export function createBoardActivities(boards: Partial<Record<Provider, BoardClie
   return {
     async moveCard({ card, column }) {
       await boardFor(card.ref.provider).moveCard(card, column);
+      activityLogger(base).info({ column }, 'card moved on its board');
     },
     async comment({ card, commentKey, text }) {
       await boardFor(card.ref.provider).comment(card, commentKey, text);
+      activityLogger(base).info({ commentKey }, 'commented on the card');
     },
   };
 }

@@ -3,3 +3,4 @@ export * from './workspace';
 export * from './agent';
 export * from './board';
 export * from './notify';
+export * from './logger';

@@ -3,20 +3,25 @@ import { ApplicationFailure } from '@temporalio/common';
 import { assertRepoAllowed, RepoNotAllowedError } from '../src/core/repos';
 import { NonRetryableGitError, type Workspaces } from '../src/plugins/git';
 import type { Forge } from '../src/plugins/git/forges/types';
+import { log as defaultLog, type Logger } from '../src/log';
+import { activityLogger } from './logger';
 import type { WorkspaceActivities } from './types';
 
 export interface WorkspaceActivityDeps {
   workspaces: Workspaces;
   forge: Forge;
   allowedRepos: readonly string[];
+  /** Base logger (default: Ouija's); lines carry the card and activity context. */
+  log?: Logger;
 }
 
 /** Errors that retrying cannot fix fail the effect at once instead of using up the retry policy. */
-async function failFastOn<T>(fn: () => Promise<T>): Promise<T> {
+async function failFastOn<T>(base: Logger, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof NonRetryableGitError || err instanceof RepoNotAllowedError) {
+      activityLogger(base).warn({ err }, 'failing the effect without retries');
       throw ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: true, cause: err });
     }
     throw err;
@@ -24,11 +29,13 @@ async function failFastOn<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function createWorkspaceActivities(deps: WorkspaceActivityDeps): WorkspaceActivities {
+  const base = deps.log ?? defaultLog;
   const activities: WorkspaceActivities = {
     async prepareWorkspace({ card, branch }) {
       // Checked again here, not only at ingestion: the allow-list may have changed since the card started.
       assertRepoAllowed(card.repo, deps.allowedRepos);
       const workspace = await deps.workspaces.prepare({ cardKey: card.key, repo: card.repo, branch, baseBranch: card.baseBranch });
+      activityLogger(base).info({ branch: workspace.branch, path: workspace.path, baseSha: workspace.baseSha }, 'workspace prepared');
       return { kind: 'prepare', workspace };
     },
 
@@ -37,17 +44,19 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps): Workspac
       // The lease is the remote sha this run last saw: a push from a stale attempt is rejected, not forced.
       const { remoteSha } = await deps.workspaces.push({ path: workspace.path, repo: card.repo, branch: workspace.branch, expectedRemoteSha: workspace.remoteSha });
       const review = await deps.forge.openOrUpdateReview({ card, branch: workspace.branch, headSha: remoteSha, title: card.title, body: card.body });
+      activityLogger(base).info({ branch: workspace.branch, remoteSha, review: review.url }, 'branch pushed, review request open');
       return { kind: 'publish', review, remoteSha };
     },
 
     async cleanupWorkspace({ card, workspace }) {
       await deps.workspaces.cleanup({ cardKey: card.key, path: workspace.path });
+      activityLogger(base).info({ path: workspace.path }, 'workspace cleaned up');
       return { kind: 'cleanup' };
     },
   };
   return {
-    prepareWorkspace: (effect) => failFastOn(() => activities.prepareWorkspace(effect)),
-    publish: (effect) => failFastOn(() => activities.publish(effect)),
-    cleanupWorkspace: (effect) => failFastOn(() => activities.cleanupWorkspace(effect)),
+    prepareWorkspace: (effect) => failFastOn(base, () => activities.prepareWorkspace(effect)),
+    publish: (effect) => failFastOn(base, () => activities.publish(effect)),
+    cleanupWorkspace: (effect) => failFastOn(base, () => activities.cleanupWorkspace(effect)),
   };
 }

@@ -23,6 +23,7 @@ import { initialState, isQuiescent } from '../src/core/state';
 import type { CardState, Effect, EffectResult, ResultTrigger, Trigger } from '../src/core/types';
 import { OUIJA_BOARD, OUIJA_CARD, OUIJA_PHASE, OUIJA_REPO } from '../src/temporal/search-attributes';
 import type { EffectOf } from '../activities/types';
+import { coordinationOverhead } from './coordination-overhead';
 import { DEFAULT_CARD_SETTINGS, NON_RETRYABLE_ERRORS, TASK_QUEUES, stateQuery, triggerSignal, type CardSettings, type CardWorkflowInput } from './messages';
 
 type LifecycleEffect = EffectOf<'prepareWorkspace' | 'runAgent' | 'publish' | 'cleanupWorkspace'>;
@@ -37,6 +38,7 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardState>
   /** Fire-and-forget effects run in order per queue; the workflow waits for them before it ends. */
   const chains = new Map<string, Promise<void>>();
   let backgroundPending = 0;
+  const observeOverhead = coordinationOverhead();
 
   setHandler(triggerSignal, (trigger) => {
     inbox.push(trigger);
@@ -108,6 +110,7 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardState>
   };
 
   publishState();
+  observeOverhead(state);
   for (;;) {
     await condition(
       () => inbox.length > 0 || (isQuiescent(state) && backgroundPending === 0) || shouldContinueAsNew(),
@@ -120,10 +123,14 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardState>
       return await continueAsNew<typeof cardWorkflow>({ ...input, carried: { state, inbox: [...inbox] } });
     }
     const { state: next, effects, ignored } = transition(state, trigger);
-    if (ignored) log.info('trigger ignored', { card: state.card.key, trigger: trigger.type, reason: ignored });
+    if (ignored) {
+      const deliveryId = 'deliveryId' in trigger ? trigger.deliveryId : undefined;
+      log.info('trigger ignored', { card: state.card.key, trigger: trigger.type, deliveryId, reason: ignored });
+    }
     state = next;
     effects.forEach(execute);
     publishState();
+    observeOverhead(state);
   }
   return state;
 }

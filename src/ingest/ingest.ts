@@ -16,6 +16,7 @@ import { isRepoAllowed } from '../core/repos';
 import type { CardInfo, ExternalTrigger } from '../core/types';
 import { markAccepted, markIgnored, recordDelivery, type Database } from '../db';
 import type { Logger } from '../log';
+import { countDelivery } from '../metrics';
 import { OUIJA_BOARD, OUIJA_CARD, OUIJA_PHASE, OUIJA_REPO } from '../temporal/search-attributes';
 import { cardWorkflow } from '../../workflows/card';
 import { TASK_QUEUES, triggerSignal, type CardSettings } from '../../workflows/messages';
@@ -31,6 +32,17 @@ export interface IngestDeps {
 }
 
 export async function ingest(deps: IngestDeps, event: InboundEvent): Promise<IngestOutcome> {
+  try {
+    const outcome = await ingestOnce(deps, event);
+    countDelivery(event.source, outcome.status);
+    return outcome;
+  } catch (err) {
+    countDelivery(event.source, 'unavailable');
+    throw err;
+  }
+}
+
+async function ingestOnce(deps: IngestDeps, event: InboundEvent): Promise<IngestOutcome> {
   const { source, deliveryId } = event;
   const log = deps.log.child({ source, deliveryId, event: event.event, card: event.card?.key });
   const recorded = await unavailableOnError('database', () =>
