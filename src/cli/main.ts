@@ -4,11 +4,14 @@ import { log } from '../log';
 import { registerApiCommand } from './api';
 import { registerDemoCommand } from './demo';
 import { registerDevCommand } from './dev';
+import { registerHistoryCommand } from './history';
 import { registerMigrateCommand } from './migrate';
 import { registerOperatorCommands } from './operator';
+import { registerReplayCommand } from './replay';
 import { registerRunsCommand } from './runs';
 import { registerSetupCommand } from './setup';
 import { registerStatusCommand } from './status';
+import { registerTraceCommand } from './trace';
 import { registerWorkerCommand } from './worker';
 
 const program = new Command('ouija').description('Dispatch AI coding agents from a kanban board, as durable Temporal workflows');
@@ -23,6 +26,9 @@ for (const register of [
   registerRunsCommand,
   registerStatusCommand,
   registerOperatorCommands,
+  registerHistoryCommand,
+  registerTraceCommand,
+  registerReplayCommand,
 ]) {
   register(program);
 }

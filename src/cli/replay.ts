@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import type { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { workflowIdForCard } from '../core/cards';
 import {
@@ -42,7 +43,7 @@ export async function runReplay(targets: string[], options: ReplayCliOptions, io
   if (!options.all && targets.length === 0) throw new Error('name a card, a history file or a folder of them, or use --all');
 
   const files = targets.filter((t) => fs.existsSync(t));
-  const cards = targets.filter((t) => !fs.existsSync(t)).map((t) => workflowIdForCard(cardKeyFromArg(t)));
+  const cards = targets.filter((t) => !fs.existsSync(t)).map(cardWorkflowId);
   const tally = { replayed: 0, failed: 0 };
   const fail = (line: string) => {
     tally.failed++;
@@ -87,19 +88,29 @@ export async function runReplay(targets: string[], options: ReplayCliOptions, io
   return tally.failed === 0 ? 0 : 1;
 }
 
+function cardWorkflowId(target: string): string {
+  try {
+    return workflowIdForCard(cardKeyFromArg(target));
+  } catch (err) {
+    throw new Error(`${target}: no such file or folder, and not a card (${(err as Error).message})`, { cause: err });
+  }
+}
+
 /** One line per history: `ok` or `FAILED`, its workflow and run, where it came from, and why it failed. */
 export function formatOutcome(o: ReplayOutcome): string {
   const where = `${o.workflowId} run ${o.runId} (${o.origin})`;
   if (!o.failure) return `ok      ${where}`;
   const at = o.failure.divergence ? ` at event ${o.failure.divergence.eventId} ${o.failure.divergence.eventType}` : '';
-  return `FAILED  ${where}: ${o.failure.kind}${at}: ${detail(o.failure.message)}`;
+  return `FAILED  ${where}: ${o.failure.kind}${at}: ${o.failure.reason}`;
 }
 
-/** The SDK's message after its generic preamble ("Replay failed with … Details: "). */
-function detail(message: string): string {
-  const marker = 'Details: ';
-  const i = message.indexOf(marker);
-  return (i >= 0 ? message.slice(i + marker.length) : message).replace(/\s+/g, ' ').trim();
+/** The replay worker's own logs would repeat each failure in Rust's format: this command prints them once. */
+function quietSdkLogs(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+  } catch {
+    // A runtime is already installed (Ouija embedded in something else): keep its settings.
+  }
 }
 
 export function registerReplayCommand(program: Command): void {
@@ -110,6 +121,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--all', 'replay every card workflow run on the server started after --since')
     .option('--since <date>', 'with --all: ISO date or time (default: 7 days ago)')
     .action(async (targets: string[], opts: ReplayCliOptions) => {
+      quietSdkLogs();
       process.exitCode = await runReplay(targets, opts, { out: (line) => process.stdout.write(`${line}\n`) });
     });
 }

@@ -3,6 +3,7 @@
  * its history by the pure transition function (src/temporal/trace.ts). A card is fetched from Temporal; a
  * file or folder of history files needs no server at all.
  */
+import fs from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CardState, Effect, Trigger } from '../core/types';
 import { isHistoryPath, loadHistories, type LoadedHistory } from '../temporal/histories';
@@ -105,6 +106,5 @@ const clip = (text: string, max: number): string => {
 };
 
 async function isFolder(arg: string): Promise<boolean> {
-  const { stat } = await import('node:fs/promises');
-  return (await stat(arg).catch(() => null))?.isDirectory() ?? false;
+  return (await fs.stat(arg).catch(() => null))?.isDirectory() ?? false;
 }

@@ -1,0 +1,331 @@
+/**
+ * Records the histories in this folder from REAL runs: a real Temporal dev server and Postgres (started as the
+ * jest globalSetup starts them, unless TEMPORAL_ADDRESS / OUIJA_TEST_DATABASE_URL name running ones), the
+ * real workers and the demo agent, driven through the test harness exactly as the lifecycle tests drive it.
+ *
+ *   npx tsx test/histories/record.ts [--tag <tag>] [--force] [scenario...]
+ *
+ * Writes `<scenario>[.<tag>].json` (and `….run<k>.json` for the later runs of a continue-as-new chain) in the
+ * proto3 JSON export format. It refuses to overwrite a history unless --force: saved histories are what
+ * earlier versions of the workflow wrote, and the replay test exists to keep them replaying (docs/VERSIONING.md).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { temporal } from '@temporalio/proto';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { CardState, Phase } from '../../src/core/types';
+import type { DeepPartial, OuijaConfig } from '../../src/config';
+import { moveCard } from '../../src/db';
+import { ingest } from '../../src/ingest';
+import { log } from '../../src/log';
+import { builtinInbound } from '../../src/plugins/kanban/builtin';
+import { TASK_QUEUES } from '../../workflows/messages';
+import { historyToJson } from '../../src/temporal/replay';
+import { startOuija, type RunningOuija } from '../../workers/all-in-one';
+import globalSetup, { stopAll } from '../support/global-setup';
+import { startHarness, type Harness } from '../support/ouija-harness';
+
+type History = temporal.api.history.v1.IHistory;
+
+interface Scenario {
+  name: string;
+  /** Which Ouija configuration it runs under (scenarios sharing one run one after another on one Ouija). */
+  setup: keyof typeof SETUPS;
+  /** Drives one card through the scenario; returns its workflow ID. */
+  run(h: Harness): Promise<string>;
+  /** Checks the recorded runs (oldest first) really show what the scenario claims. */
+  check?(runs: History[]): void;
+}
+
+const SETUPS = {
+  // A short heartbeat timeout so the crash scenario's retry comes within seconds.
+  default: { agent: { heartbeatTimeoutMs: 3_000, maxAttempts: 2 } },
+  pipeline: { pipeline: ['plan', 'implement', 'test'] },
+} satisfies Record<string, DeepPartial<OuijaConfig>>;
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'happy-path',
+    setup: 'default',
+    async run(h) {
+      const c = await h.newCard('Add a greeting', 'Say hello to the team.');
+      await move(h, c.cardId, 'in-progress');
+      await h.waitFor(c.cardKey, (s) => s.phase === 'review', 'review');
+      await call(h, 'POST', `/api/cards/${c.cardId}/approve`, { by: 'alice' });
+      await finalPhase(h, c.workflowId, 'done');
+      return c.workflowId;
+    },
+  },
+  {
+    name: 'revision',
+    setup: 'default',
+    async run(h) {
+      const c = await h.newCard('Write a haiku', 'About durable workflows.');
+      await move(h, c.cardId, 'in-progress');
+      await h.waitFor(c.cardKey, (s) => s.phase === 'review', 'first review');
+      await call(h, 'POST', `/api/cards/${c.cardId}/request-changes`, { comments: [{ author: 'bob', body: 'Please also mention the weather.' }] });
+      await h.waitFor(c.cardKey, (s) => s.phase === 'review' && s.round === 1, 'second review');
+      await call(h, 'POST', `/api/cards/${c.cardId}/approve`, { by: 'bob' });
+      await finalPhase(h, c.workflowId, 'done');
+      return c.workflowId;
+    },
+    check: (runs) => expectCount(runs, 'runAgent', 2),
+  },
+  {
+    name: 'cancel-mid-agent',
+    setup: 'default',
+    async run(h) {
+      const c = await h.newCard('A long task', 'ouija-demo: sleep=120000 heartbeat=200');
+      await move(h, c.cardId, 'in-progress');
+      await agentHeartbeating(h, c.workflowId);
+      await move(h, c.cardId, 'backlog');
+      await finalPhase(h, c.workflowId, 'cancelled');
+      return c.workflowId;
+    },
+    check: (runs) => expectEvent(runs, 'activityTaskCancelRequestedEventAttributes'),
+  },
+  {
+    name: 'agent-failure',
+    setup: 'default',
+    async run(h) {
+      const c = await h.newCard('Doomed', 'ouija-demo: exit=3');
+      await move(h, c.cardId, 'in-progress');
+      await finalPhase(h, c.workflowId, 'failed');
+      return c.workflowId;
+    },
+    check: (runs) => expectEvent(runs, 'activityTaskFailedEventAttributes'),
+  },
+  {
+    name: 'continue-as-new',
+    setup: 'default',
+    async run(h) {
+      const c = await h.newCard('A long-lived card', 'Lives through a continue-as-new.');
+      // The config has no knob for this (production keeps the default): start the card with small settings.
+      const version = (await call(h, 'GET', `/api/cards/${c.cardId}`)).version as number;
+      await moveCard(h.ouija.db, { cardId: c.cardId, toColumn: 'in-progress', expectedVersion: version });
+      const event = { type: 'card.moved' as const, boardId: c.boardId, cardId: c.cardId, column: 'in-progress' };
+      const inbound = await builtinInbound(h.ouija.db, event, `record-can-${c.cardId}`, 0);
+      const deps = { ...h.ouija.ingest, cardSettings: { ...h.ouija.ingest.cardSettings, continueAsNewAfterEvents: 20 } };
+      const outcome = await ingest(deps, inbound);
+      if (outcome.status !== 'accepted') throw new Error(`ingest: ${JSON.stringify(outcome)}`);
+      const handle = h.ouija.temporal.workflow.getHandle(c.workflowId);
+      const firstRunId = (await handle.describe()).runId;
+      await h.waitFor(c.cardKey, (s) => s.phase === 'review', 'review');
+      // Approve only once the run in review has continued as new, so the approval lands in the new run.
+      await until(async () => (await handle.describe()).runId !== firstRunId, 'continue-as-new');
+      await call(h, 'POST', `/api/cards/${c.cardId}/approve`, { by: 'carol' });
+      await finalPhase(h, c.workflowId, 'done');
+      return c.workflowId;
+    },
+    check(runs) {
+      if (runs.length < 2) throw new Error(`expected a continue-as-new chain, got ${runs.length} run(s)`);
+      expectEvent(runs.slice(0, 1), 'workflowExecutionContinuedAsNewEventAttributes');
+    },
+  },
+  {
+    name: 'worker-crash-retry',
+    setup: 'default',
+    run: crashScenario,
+    check(runs) {
+      const started = events(runs).find((e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt! > 1);
+      if (!started) throw new Error('expected an activity retried after the crash (attempt > 1)');
+    },
+  },
+  {
+    name: 'pipeline',
+    setup: 'pipeline',
+    async run(h) {
+      const c = await h.newCard('Plan, build, test', 'Three steps.');
+      await move(h, c.cardId, 'in-progress');
+      await h.waitFor(c.cardKey, (s) => s.phase === 'review', 'review', 180_000);
+      await call(h, 'POST', `/api/cards/${c.cardId}/approve`, { by: 'dave' });
+      await finalPhase(h, c.workflowId, 'done');
+      return c.workflowId;
+    },
+    check: (runs) => expectCount(runs, 'runAgent', 3),
+  },
+];
+
+/**
+ * The agent's worker process is killed (SIGKILL: no goodbye to Temporal) while the agent runs; another
+ * worker starts, and Temporal retries the step there once the heartbeat timeout notices the silence.
+ */
+async function crashScenario(h: Harness): Promise<string> {
+  // Only the doomed process may pick up the first attempt: stop this Ouija's own agents worker first.
+  const own = h.ouija.workers?.workers.find((w) => w.options.taskQueue === TASK_QUEUES.agents);
+  if (!own) throw new Error('the harness runs no agents worker');
+  own.shutdown();
+  await until(async () => own.getState() === 'STOPPED', 'the harness agents worker to stop');
+
+  const doomed = await startAgentWorkerProcess(h.config);
+  let replacement: RunningOuija | undefined;
+  try {
+    const c = await h.newCard('Survive a crash', 'ouija-demo: sleep=6000 heartbeat=500');
+    await move(h, c.cardId, 'in-progress');
+    await agentHeartbeating(h, c.workflowId);
+    doomed.kill('SIGKILL');
+    await new Promise((resolve) => (doomed.exitCode !== null || doomed.signalCode !== null ? resolve(null) : doomed.once('exit', resolve)));
+    replacement = await startOuija({ config: h.config, temporalAddress: temporalAddress(), queues: ['agents'], log });
+    await h.waitFor(c.cardKey, (s) => s.phase === 'review', 'review after the retry', 120_000);
+    await call(h, 'POST', `/api/cards/${c.cardId}/approve`, { by: 'erin' });
+    await finalPhase(h, c.workflowId, 'done');
+    return c.workflowId;
+  } finally {
+    await replacement?.stop();
+    if (doomed.exitCode === null && doomed.signalCode === null) doomed.kill('SIGKILL');
+  }
+}
+
+/** test/histories/agent-worker.ts in a process of its own (tsx's loader in-process, so a SIGKILL hits the worker). */
+async function startAgentWorkerProcess(config: OuijaConfig): Promise<ChildProcess> {
+  const script = path.join(__dirname, 'agent-worker.ts');
+  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, script], {
+    env: { ...process.env, OUIJA_RECORDER_CONFIG: JSON.stringify({ ...config, secrets: {} }), OUIJA_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('ready\n')) resolve();
+    });
+    child.once('exit', (code, signal) => reject(new Error(`agent worker process exited (${code ?? signal}) before it was ready`)));
+  });
+  return child;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driving cards.
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function call(h: Harness, method: string, route: string, body?: unknown): Promise<any> {
+  const res = await h.api(method, route, body);
+  if (res.status >= 300) throw new Error(`${method} ${route}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+async function move(h: Harness, cardId: string, column: string): Promise<void> {
+  const card = await call(h, 'GET', `/api/cards/${cardId}`);
+  const moved = await call(h, 'POST', `/api/cards/${cardId}/move`, { column, expectedVersion: card.version });
+  if (moved.dispatch?.status !== 'accepted') throw new Error(`move to ${column}: ${JSON.stringify(moved.dispatch)}`);
+}
+
+async function finalPhase(h: Harness, workflowId: string, phase: Phase): Promise<void> {
+  const final: CardState = await h.ouija.temporal.workflow.getHandle(workflowId).result();
+  if (final.phase !== phase) throw new Error(`${workflowId} ended ${final.phase}, expected ${phase}`);
+}
+
+/** Until the agent activity has started and heartbeated: the agent process is really running. */
+async function agentHeartbeating(h: Harness, workflowId: string): Promise<void> {
+  const handle = h.ouija.temporal.workflow.getHandle(workflowId);
+  await until(async () => {
+    const pending = (await handle.describe()).raw.pendingActivities ?? [];
+    return pending.some((a) => a.activityType?.name === 'runAgent' && a.lastHeartbeatTime);
+  }, 'the agent to heartbeat');
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function temporalAddress(): string {
+  const address = process.env.TEMPORAL_ADDRESS;
+  if (!address) throw new Error('TEMPORAL_ADDRESS is not set');
+  return address;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fetching, checking and saving histories.
+
+/** Every run of the workflow's continue-as-new chain, oldest first (each run names the one it continued). */
+async function runChain(h: Harness, workflowId: string): Promise<History[]> {
+  const runs: History[] = [];
+  let runId: string | undefined;
+  for (;;) {
+    const history = await h.ouija.temporal.workflow.getHandle(workflowId, runId).fetchHistory();
+    runs.unshift(history);
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+    if (!runId) return runs;
+  }
+}
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const events = (runs: History[]): HistoryEvent[] => runs.flatMap((r) => r.events ?? []);
+
+function expectEvent(runs: History[], attributes: keyof HistoryEvent): void {
+  if (!events(runs).some((e) => e[attributes])) throw new Error(`expected an event with ${attributes}`);
+}
+
+function expectCount(runs: History[], activityType: string, n: number): void {
+  const count = events(runs).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType).length;
+  if (count !== n) throw new Error(`expected ${n} ${activityType} activities, got ${count}`);
+}
+
+function fileName(scenario: string, tag: string | undefined, run: number): string {
+  return `${[scenario, tag, run > 1 ? `run${run}` : undefined].filter(Boolean).join('.')}.json`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    options: { tag: { type: 'string' }, force: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  if (values.tag !== undefined && !/^[a-z0-9-]+$/.test(values.tag)) throw new Error('--tag: use [a-z0-9-]');
+  const unknown = positionals.filter((p) => !SCENARIOS.some((s) => s.name === p));
+  if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  const chosen = SCENARIOS.filter((s) => positionals.length === 0 || positionals.includes(s.name));
+  const existing = chosen.map((s) => path.join(__dirname, fileName(s.name, values.tag, 1))).filter((f) => fs.existsSync(f));
+  if (existing.length && !values.force) {
+    throw new Error(`refusing to overwrite ${existing.map((f) => path.basename(f)).join(', ')}: use --tag for new recordings, --force to replace`);
+  }
+
+  log.level = process.env.OUIJA_LOG_LEVEL ?? 'warn';
+  process.env.TEMPORAL_LOG_LEVEL ??= 'ERROR';
+  await globalSetup();
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ouija-record-'));
+  try {
+    // Bundle the workflow code once for every Ouija the recorder starts (the harness picks this up).
+    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') });
+    process.env.OUIJA_TEST_WORKFLOW_BUNDLE = path.join(scratch, 'workflows.js');
+    fs.writeFileSync(process.env.OUIJA_TEST_WORKFLOW_BUNDLE, bundle.code);
+
+    for (const setup of Object.keys(SETUPS) as Array<keyof typeof SETUPS>) {
+      const scenarios = chosen.filter((s) => s.setup === setup);
+      if (scenarios.length === 0) continue;
+      const h = await startHarness(SETUPS[setup]);
+      try {
+        for (const scenario of scenarios) {
+          const started = Date.now();
+          const workflowId = await scenario.run(h);
+          const runs = await runChain(h, workflowId);
+          scenario.check?.(runs);
+          runs.forEach((history, i) => {
+            const file = path.join(__dirname, fileName(scenario.name, values.tag, i + 1));
+            fs.writeFileSync(file, `${historyToJson(history)}\n`);
+            console.log(`${path.relative(process.cwd(), file)}: ${history.events?.length ?? 0} events (${Date.now() - started} ms)`);
+          });
+        }
+      } finally {
+        await h.stop();
+      }
+    }
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    if (globalThis.__OUIJA_TEST_SERVICES__) await stopAll(globalThis.__OUIJA_TEST_SERVICES__);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
