@@ -157,8 +157,11 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     (stopping ??= (async () => {
       if (!exitInfo) {
         signalGroup(child, 'SIGTERM');
-        const grace = sleep(opts.stopGraceMs ?? 10_000).then(() => 'timeout' as const);
-        if ((await Promise.race([exited, grace])) === 'timeout') {
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, opts.stopGraceMs ?? 10_000, 'timeout')));
+        const outcome = await Promise.race([exited, grace]);
+        clearTimeout(timer); // a pending grace timer would keep the process alive for its whole length
+        if (outcome === 'timeout') {
           log.warn({ pid: child.pid }, 'Temporal dev server ignored SIGTERM; killing it');
           signalGroup(child, 'SIGKILL');
           await exited;

@@ -29,7 +29,8 @@ export default async function globalSetup(): Promise<void> {
       used.push(`Temporal ${process.env.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS)`);
     } else {
       const cliPath = await ensureTemporalCli({ log });
-      const server = await startDevServer({ cliPath, headless: true, log });
+      // The launcher's own "ready" line would repeat the summary printed below.
+      const server = await startDevServer({ cliPath, headless: true, log: log.child({}, { level: 'warn' }) });
       started.stops.push(server.stop);
       process.env.TEMPORAL_ADDRESS = server.address;
       used.push(`Temporal dev server ${server.address} (started, in memory, pid ${server.pid})`);

@@ -36,10 +36,14 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+let harnesses = 0;
+
 export async function startHarness(overrides: DeepPartial<OuijaConfig> = {}): Promise<Harness> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set (the integration globalSetup sets it)');
-  const namespace = `ouija-test-${process.env.JEST_WORKER_ID ?? '1'}`;
+  // One namespace per harness: card IDs come from per-database sequences, so two test files' cards share
+  // workflow IDs, and their workers share task queue names; a namespace keeps each file's world apart.
+  const namespace = `ouija-test-${process.pid}-${++harnesses}`;
   const connection = await Connection.connect({ address });
   try {
     await ensureNamespace(connection, namespace, 1);

@@ -62,13 +62,15 @@ export async function startTestPostgres(): Promise<TestPostgres> {
 
   let child: ChildProcess | null = null;
   let output = '';
+  // If the test process exits without stop(), SIGQUIT (immediate shutdown) still takes the backends down.
+  const killOnExit = () => signalPostmaster(dataDir, 'SIGQUIT');
+  process.on('exit', killOnExit);
   const cleanup = async () => {
+    process.off('exit', killOnExit);
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child!.once('exit', resolve));
       // SIGINT to the postmaster is a "fast" shutdown: abort sessions, checkpoint, exit.
-      const pid = postmasterPid(dataDir);
-      if (pid) process.kill(pid, 'SIGINT');
-      else child.kill('SIGKILL');
+      if (!signalPostmaster(dataDir, 'SIGINT')) child.kill('SIGKILL');
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
@@ -102,11 +104,15 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   }
 }
 
-function postmasterPid(dataDir: string): number | null {
+/** Signals the postmaster named in its pid file (not runuser, which we spawned); false if there is none. */
+function signalPostmaster(dataDir: string, signal: NodeJS.Signals): boolean {
   try {
-    return Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || null;
+    const pid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (!pid) return false;
+    process.kill(pid, signal);
+    return true;
   } catch {
-    return null;
+    return false; // no pid file yet, or the process is gone
   }
 }
 
