@@ -31,6 +31,8 @@ const fileSchema = z.object({
   temporal: z.object({ address: z.string().optional(), namespace: z.string().min(1).optional() }).default({}),
   /** Repositories cards may work on: exact URLs/paths, or prefixes ending in `*`. */
   repos: z.object({ allow: z.array(z.string().min(1)).default([]) }).default({ allow: [] }),
+  /** Card workflows continue-as-new once their history has this many events (and nothing is in flight). */
+  continueAsNewAfterEvents: z.number().int().min(10).default(2_000),
   pipeline: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/)).min(1).default(['implement']),
   agent: agentSchema.default(agentSchema.parse({})),
   webhooks: z.object({ maxBodyBytes: z.number().int().positive().default(25 * 1024 * 1024) }).default({ maxBodyBytes: 25 * 1024 * 1024 }),

@@ -70,6 +70,7 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
         agentTimeoutMs: config.agent.timeoutMs,
         agentHeartbeatTimeoutMs: config.agent.heartbeatTimeoutMs,
         agentMaxAttempts: config.agent.maxAttempts,
+        continueAsNewAfterEvents: config.continueAsNewAfterEvents,
       },
     };
 

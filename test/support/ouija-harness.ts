@@ -3,6 +3,7 @@
  * Temporal namespace (test files run in parallel against one dev server), all workers and the HTTP server,
  * driven through the same HTTP API a user has.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,14 +37,13 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-let harnesses = 0;
-
 export async function startHarness(overrides: DeepPartial<OuijaConfig> = {}): Promise<Harness> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set (the integration globalSetup sets it)');
   // One namespace per harness: card IDs come from per-database sequences, so two test files' cards share
   // workflow IDs, and their workers share task queue names; a namespace keeps each file's world apart.
-  const namespace = `ouija-test-${process.pid}-${++harnesses}`;
+  // (Random, not a counter: jest gives every test file a fresh module registry in the same worker process.)
+  const namespace = `ouija-test-${crypto.randomUUID().slice(0, 8)}`;
   const connection = await Connection.connect({ address });
   try {
     await ensureNamespace(connection, namespace, 1);
