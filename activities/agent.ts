@@ -40,6 +40,17 @@ export interface AgentActivityDeps {
 
 const HEARTBEAT_EVERY_MS = 1_000;
 
+/** Heartbeat details of an agent attempt: what `ouija status` shows, and what a retried attempt resumes from. */
+export interface AgentHeartbeat {
+  /** HEAD when the step's first attempt began (positive evidence is judged against it). */
+  startHead: string;
+  lines: number;
+  last: string;
+  turn: number;
+  tool: string | null;
+  sessionId: string | null;
+}
+
 export function createAgentActivities(deps: AgentActivityDeps): AgentActivities {
   return {
     async runAgent(effect) {
@@ -55,7 +66,8 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
       const task: AgentTask = { cardKey: card.key, title: card.title, body: card.body, step, stepIndex, round, feedback, branch: workspace.branch, worktree: workspace.path };
       // Positive evidence is judged against HEAD when the step's *first* attempt began (kept in the heartbeat
       // details), so a retry after a crash still counts the commits the dead attempt made.
-      const carried = ctx.info.heartbeatDetails as { startHead?: string } | undefined;
+      // What the step's earlier attempt (if it died) last reported: where HEAD started, and the CLI session.
+      const carried = ctx.info.heartbeatDetails as Partial<AgentHeartbeat> | undefined;
       const startHead = carried?.startHead ?? (await deps.workspaces.inspect({ path: workspace.path, baseSha: workspace.baseSha })).headSha;
 
       const runId = await startAgentRun(deps.db, {
@@ -68,11 +80,16 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
         agent: deps.adapter.name,
       });
       log.info({ step, round, agentRunId: runId, runDir }, 'agent run started');
-      const progress = { startHead, lines: 0, last: '', sessionId: undefined as string | undefined };
+      const progress: AgentHeartbeat = { startHead, lines: 0, last: '', turn: 0, tool: null, sessionId: carried?.sessionId ?? null };
       const ticker = setInterval(() => ctx.heartbeat({ ...progress }), HEARTBEAT_EVERY_MS);
       const onEvent = (e: AgentEvent) => {
         progress.lines++;
-        if (e.type === 'progress') progress.last = e.message.slice(0, 200);
+        if (e.type === 'progress') {
+          progress.last = e.message.slice(0, 200);
+          if (e.tool) progress.tool = e.tool;
+          if (e.turn) progress.turn = e.turn;
+        }
+        if (e.type === 'session') progress.sessionId = e.sessionId;
         if (e.type === 'result' && e.sessionId) progress.sessionId = e.sessionId;
       };
       const observeDuration = agentRunDuration.startTimer({ agent: deps.adapter.name, step });
@@ -82,6 +99,9 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
           task,
           runDir,
           pidFile: path.join(cardDir, 'agent.pid'),
+          stateDir: path.join(cardDir, 'state'),
+          // A retry after a crash continues the dead attempt's session where the CLI can.
+          ...(carried?.sessionId ? { resumeSessionId: carried.sessionId } : {}),
           signal: ctx.cancellationSignal,
           silenceTimeoutMs: deps.silenceTimeoutMs,
           passEnv: deps.passEnv,

@@ -24,6 +24,7 @@ import type { CardState, Effect, EffectResult, ResultTrigger, Trigger } from '..
 import { OUIJA_BOARD, OUIJA_CARD, OUIJA_PHASE, OUIJA_REPO } from '../src/temporal/search-attributes';
 import type { EffectOf } from '../activities/types';
 import { coordinationOverhead } from './coordination-overhead';
+import { activityFailureMessage, effectFailed } from './effect-failed';
 import { DEFAULT_CARD_SETTINGS, NON_RETRYABLE_ERRORS, TASK_QUEUES, stateQuery, triggerSignal, type CardSettings, type CardWorkflowInput } from './messages';
 
 type LifecycleEffect = EffectOf<'prepareWorkspace' | 'runAgent' | 'publish' | 'cleanupWorkspace'>;
@@ -52,7 +53,7 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardState>
       .run(() => scheduleActivity<EffectResult>(effect.type, [effect], lifecycleOptions(effect, state, settings)))
       .then(
         (result): ResultTrigger => ({ type: 'effect.succeeded', effectId: effect.effectId, result }),
-        (err: unknown): ResultTrigger => failureTrigger(effect.effectId, err),
+        (err: unknown): ResultTrigger => effectFailed(effect.effectId, describe(err), isCancellation(err)),
       )
       .then((trigger) => {
         running.delete(effect.effectId);
@@ -169,19 +170,8 @@ function backgroundOptions(effect: BackgroundEffect, taskQueue: string): Activit
   };
 }
 
-function failureTrigger(effectId: string, err: unknown): ResultTrigger {
-  return {
-    type: 'effect.failed',
-    effectId,
-    error: describe(err),
-    // The activity's own retry policy has run its course: retrying the step again cannot help.
-    retryable: false,
-    cancelled: isCancellation(err),
-  };
-}
-
 function describe(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message || err.message;
+  if (err instanceof ActivityFailure) return activityFailureMessage(err.message, err.cause?.message);
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -6,7 +6,8 @@
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import { fetchCardHistory, historyToJson } from '../temporal/histories';
+import { fetchCardHistory } from '../temporal/histories';
+import { formatHistoryJson } from '../temporal/history-json';
 import { withTemporalClient } from './temporal-client';
 
 export interface ExportOptions {
@@ -47,7 +48,7 @@ export async function exportHistory(
   stdout: Pick<NodeJS.WritableStream, 'write'> = process.stdout,
 ): Promise<ExportSummary> {
   const { workflowId, runId, history } = await fetchCardHistory(client, card, opts.run);
-  const json = `${historyToJson(history)}\n`;
+  const json = `${formatHistoryJson(history)}\n`;
   if (opts.output) await fs.writeFile(opts.output, json);
   else stdout.write(json);
   return { workflowId, runId, events: history.events?.length ?? 0 };

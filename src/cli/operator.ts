@@ -3,8 +3,8 @@
  * `ouija dev`), which delivers them through the same ingestion path and signal as the board's own events.
  */
 import type { Command } from 'commander';
+import { cardKeyFromArg } from '../core/cards';
 import { loadConfig } from '../config';
-import { cardKeyFromArg } from './card-arg';
 
 export function registerOperatorCommands(program: Command): void {
   for (const action of ['retry', 'cancel'] as const) {

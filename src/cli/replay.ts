@@ -3,22 +3,19 @@
  * workflow code of this build and prints one line per history. Exits non-zero if any history does not
  * replay, naming the event where the code and the history diverge (see docs/VERSIONING.md).
  */
-import fs from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
-import { workflowIdForCard } from '../core/cards';
 import {
   cardHistoriesSince,
-  historiesOfWorkflow,
+  cardRunHistories,
+  cardWorkflowId,
   historyFilesAt,
-  readHistorySource,
-  replayHistories,
-  type HistorySource,
-  type ReplayOutcome,
-  type WorkflowCode,
-} from '../temporal/replay';
-import { cardKeyFromArg } from './card-arg';
+  isHistoryPath,
+  loadHistoryFile,
+  type LoadedHistory,
+} from '../temporal/histories';
+import { replayHistories, type ReplayOutcome, type WorkflowCode } from '../temporal/replay';
 import { withTemporalClient } from './temporal-client';
 
 export interface ReplayCliOptions {
@@ -42,26 +39,27 @@ export async function runReplay(targets: string[], options: ReplayCliOptions, io
   if (Number.isNaN(since.getTime())) throw new Error(`--since ${JSON.stringify(options.since)} is not a date (use ISO 8601, e.g. 2025-01-31)`);
   if (!options.all && targets.length === 0) throw new Error('name a card, a history file or a folder of them, or use --all');
 
-  const files = targets.filter((t) => fs.existsSync(t));
-  const cards = targets.filter((t) => !fs.existsSync(t)).map(cardWorkflowId);
+  const isPath = await Promise.all(targets.map(isHistoryPath));
+  const files = targets.filter((_t, i) => isPath[i]);
+  const cards = targets.filter((_t, i) => !isPath[i]).map(cardArg);
   const tally = { replayed: 0, failed: 0 };
   const fail = (line: string) => {
     tally.failed++;
     io.out(line);
   };
 
-  async function* sources(client: Client | null): AsyncGenerator<HistorySource> {
-    for (const file of files.flatMap(historyFilesAt)) {
-      try {
-        yield readHistorySource(file);
-      } catch (err) {
-        fail(`FAILED  ${file}: cannot read it: ${(err as Error).message}`);
+  async function* sources(client: Client | null): AsyncGenerator<LoadedHistory> {
+    for (const target of files) {
+      for (const file of await historyFilesAt(target)) {
+        // One unreadable file is reported (readHistoryFile's messages name the file) and skipped: the others still replay.
+        const loaded = await loadHistoryFile(file).catch((err: unknown) => fail(`FAILED  ${(err as Error).message}`));
+        if (loaded) yield loaded;
       }
     }
     if (!client) return;
     for (const workflowId of cards) {
       let found = 0;
-      for await (const source of historiesOfWorkflow(client, workflowId)) {
+      for await (const source of cardRunHistories(client, workflowId)) {
         found++;
         yield source;
       }
@@ -88,9 +86,10 @@ export async function runReplay(targets: string[], options: ReplayCliOptions, io
   return tally.failed === 0 ? 0 : 1;
 }
 
-function cardWorkflowId(target: string): string {
+/** The workflow ID of a target that is not a path, which must then name a card. */
+function cardArg(target: string): string {
   try {
-    return workflowIdForCard(cardKeyFromArg(target));
+    return cardWorkflowId(target);
   } catch (err) {
     throw new Error(`${target}: no such file or folder, and not a card (${(err as Error).message})`, { cause: err });
   }

@@ -1,9 +1,8 @@
 /** `ouija status <card> [--json]`: the card's live state (workflow query) and its pending activity, attempt and heartbeat. */
 import type { Command } from 'commander';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { workflowIdForCard } from '../core/cards';
+import { cardKeyFromArg, workflowIdForCard } from '../core/cards';
 import { stateQuery } from '../../workflows/messages';
-import { cardKeyFromArg } from './card-arg';
 import { withTemporalClient } from './temporal-client';
 
 export function registerStatusCommand(program: Command): void {

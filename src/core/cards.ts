@@ -45,6 +45,13 @@ export function cardKeyFromWorkflowId(workflowId: string): string {
   return workflowId.slice('card:'.length);
 }
 
+/** A card named by an operator: its key (`builtin:b1:c1`) or its workflow ID (`card:builtin:b1:c1`) → the key. */
+export function cardKeyFromArg(arg: string): string {
+  const key = arg.startsWith('card:') ? cardKeyFromWorkflowId(arg) : arg;
+  parseCardKey(key);
+  return key;
+}
+
 /** Lower-case `[a-z0-9-]` slug of at most `max` characters; never empty. */
 export function slugify(text: string, max = 40): string {
   const slug = text

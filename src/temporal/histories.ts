@@ -8,8 +8,8 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
-import { cardKeyFromWorkflowId, parseCardKey, workflowIdForCard } from '../core/cards';
-import { formatHistoryJson, parseHistoryJson } from './history-json';
+import { cardKeyFromArg, workflowIdForCard } from '../core/cards';
+import { parseHistoryJson } from './history-json';
 
 export type { History };
 
@@ -18,6 +18,8 @@ export interface LoadedHistory {
   history: History;
   /** Where it came from: a file path, or `temporal:<workflow ID>/<run ID>`. */
   source: string;
+  /** Read from a file, or fetched from the Temporal server. */
+  from: 'file' | 'server';
 }
 
 /** Reads a history file written by `ouija history export`, `temporal workflow show -o json` or the Web UI. */
@@ -36,9 +38,22 @@ export async function readHistoryFile(file: string): Promise<History> {
   }
 }
 
-/** Proto3 JSON `{ "events": [...] }`, as the Web UI downloads it and `temporal workflow show -o json` prints it. */
-export function historyToJson(history: History): string {
-  return formatHistoryJson(history);
+/** A history file, named by the workflow ID in its start event, else by the file's own name. */
+export async function loadHistoryFile(file: string): Promise<LoadedHistory> {
+  const history = await readHistoryFile(file);
+  return { workflowId: workflowIdOf(history) ?? path.basename(file, '.json'), history, source: file, from: 'file' };
+}
+
+/** The history files a path names: the file itself, or every `*.json` in a folder (not its subfolders), in name order. */
+export async function historyFilesAt(target: string): Promise<string[]> {
+  if (!(await fs.stat(target)).isDirectory()) return [target];
+  const names = (await fs.readdir(target)).filter((name) => name.endsWith('.json')).sort();
+  return names.map((name) => path.join(target, name));
+}
+
+/** True when `arg` names a file or folder (rather than a card to fetch from the server). */
+export async function isHistoryPath(arg: string): Promise<boolean> {
+  return (await fs.stat(arg).catch(() => null)) !== null;
 }
 
 /**
@@ -46,9 +61,7 @@ export function historyToJson(history: History): string {
  * Throws InvalidCardRefError for anything else.
  */
 export function cardWorkflowId(cardOrWorkflowId: string): string {
-  const key = cardOrWorkflowId.startsWith('card:') ? cardKeyFromWorkflowId(cardOrWorkflowId) : cardOrWorkflowId;
-  parseCardKey(key);
-  return workflowIdForCard(key);
+  return workflowIdForCard(cardKeyFromArg(cardOrWorkflowId));
 }
 
 /** A card workflow's history from the server: the given run, or the latest one. */
@@ -60,40 +73,33 @@ export async function fetchCardHistory(
   const workflowId = cardWorkflowId(cardOrWorkflowId);
   // Pin the run first, so the run ID reported is the one whose history was fetched.
   const run = runId ?? (await client.workflow.getHandle(workflowId).describe()).runId;
-  const history = await client.workflow.getHandle(workflowId, run).fetchHistory();
-  return { workflowId, runId: run, history };
+  return { workflowId, runId: run, history: await fetchRun(client, workflowId, run) };
+}
+
+/** Every run of a card's workflow still on the server (retention permitting): continue-as-new and restarts included. */
+export function cardRunHistories(client: Client, cardOrWorkflowId: string): AsyncIterable<LoadedHistory> {
+  return listedHistories(client, `WorkflowId = '${escapeQuery(cardWorkflowId(cardOrWorkflowId))}'`);
+}
+
+/** Every card workflow run started after `since`, open or closed. */
+export function cardHistoriesSince(client: Client, since: Date): AsyncIterable<LoadedHistory> {
+  return listedHistories(client, `WorkflowType = 'cardWorkflow' AND StartTime > '${since.toISOString()}'`);
 }
 
 /**
- * The histories an argument names: a history file, every `*.json` in a folder (not its subfolders, in name
- * order), or a card key / workflow ID fetched from the server (which needs `client`). A path that exists
- * wins over a card key of the same spelling.
+ * The histories an argument names: a history file, every `*.json` in a folder (see historyFilesAt), or a
+ * card key / workflow ID fetched from the server (which needs `client`). A path that exists wins over a
+ * card key of the same spelling.
  */
 export async function* loadHistories(arg: string, client?: Client, options: { runId?: string } = {}): AsyncIterable<LoadedHistory> {
-  const stat = await fs.stat(arg).catch(() => null);
-  if (stat?.isDirectory()) {
-    const names = (await fs.readdir(arg)).filter((name) => name.endsWith('.json')).sort();
-    for (const name of names) yield await loadFile(path.join(arg, name));
-    return;
-  }
-  if (stat) {
-    yield await loadFile(arg);
+  if (await isHistoryPath(arg)) {
+    for (const file of await historyFilesAt(arg)) yield await loadHistoryFile(file);
     return;
   }
   const workflowId = cardWorkflowId(arg);
   if (!client) throw new Error(`${arg} is not a file or folder, and no Temporal server is at hand to fetch it from`);
   const fetched = await fetchCardHistory(client, workflowId, options.runId);
-  yield { workflowId, history: fetched.history, source: `temporal:${workflowId}/${fetched.runId}` };
-}
-
-/** True when `arg` names a file or folder (rather than a card to fetch from the server). */
-export async function isHistoryPath(arg: string): Promise<boolean> {
-  return (await fs.stat(arg).catch(() => null)) !== null;
-}
-
-async function loadFile(file: string): Promise<LoadedHistory> {
-  const history = await readHistoryFile(file);
-  return { workflowId: workflowIdOf(history) ?? path.basename(file, '.json'), history, source: file };
+  yield fromServer(workflowId, fetched.runId, fetched.history);
 }
 
 /** The workflow ID recorded in the start event (servers since 1.23 write it there), if any. */
@@ -101,4 +107,27 @@ export function workflowIdOf(history: History): string | undefined {
   const first = history.events?.[0];
   if (first?.eventType !== temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED) return undefined;
   return first.workflowExecutionStartedEventAttributes?.workflowId || undefined;
+}
+
+/**
+ * The runs a visibility query lists, one history at a time: a consumer that stops early (a failed replay)
+ * has not fetched the rest.
+ */
+async function* listedHistories(client: Client, query: string): AsyncGenerator<LoadedHistory> {
+  for await (const { workflowId, runId } of client.workflow.list({ query })) {
+    yield fromServer(workflowId, runId, await fetchRun(client, workflowId, runId));
+  }
+}
+
+const fetchRun = (client: Client, workflowId: string, runId: string): Promise<History> => client.workflow.getHandle(workflowId, runId).fetchHistory();
+
+const fromServer = (workflowId: string, runId: string, history: History): LoadedHistory => ({
+  workflowId,
+  history,
+  source: `temporal:${workflowId}/${runId}`,
+  from: 'server',
+});
+
+function escapeQuery(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
 }

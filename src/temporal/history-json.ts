@@ -2,82 +2,45 @@
  * History JSON in, `History` out, whichever tool wrote the file. Today's Temporal CLI (`temporal workflow show
  * -o json`, 1.9.1) and the Web UI's "Download" (raw, UI 2.54) write the same proto3 JSON: `{ "events": [...] }`,
  * camelCase keys, full enum names (`EVENT_TYPE_WORKFLOW_EXECUTION_STARTED`), base64 payloads; Ouija writes it
- * too. Older tools and the UI's other download modes differ, and the SDK's `historyFromJSON` only half copes: it
- * rewrites shorthand enums (`WorkflowExecutionStarted`) in a fixed list of fields and silently drops anything
- * else it does not know (an unknown enum name becomes UNSPECIFIED, a snake_case key disappears). So this walks
- * the JSON alongside the protobuf schema and repairs, at every depth:
+ * too, with the SDK's own `historyToJSON`. Older tools and the UI's other download modes differ, and the SDK's
+ * `historyFromJSON` only half copes: it rewrites shorthand enums (`WorkflowExecutionStarted`) in a fixed list
+ * of fields and silently drops anything else it does not know (an unknown enum name becomes UNSPECIFIED, a
+ * snake_case key disappears). So this walks the JSON alongside the protobuf schema and repairs, at every depth:
  * - shorthand enum names (`StartToClose` → `TIMEOUT_TYPE_START_TO_CLOSE`),
  * - snake_case keys (`event_id` → `eventId`),
  * - "readable" payloads, as the UI's decoded download writes them (`{ metadata: { encoding: 'json/plain' },
  *   data: <the value> }`, or a bare value), back into base64 payloads,
  * accepts the HTTP API's response shape `{ "history": { "events": [...] } }` as well, and then parses it with
- * protobufjs's ProtoJSON codec, as the SDK does.
- *
- * Why not the SDK's historyFromJSON / historyToJSON themselves: they run protobufjs's ProtoJSON codec from
- * @temporalio/common's copy of protobufjs over types built by @temporalio/proto's copy. npm gives each package
- * its own copy whenever another protobufjs major is hoisted (here @grpc/proto-loader's 7.x), and then both
- * helpers throw "type must be a Type". The codec below is the one next to @temporalio/proto, which works with
- * either layout; the JSON is the same.
+ * protobufjs's ProtoJSON codec over the SDK's History type, as `historyFromJSON` does.
  */
-import path from 'node:path';
 import * as proto from '@temporalio/proto';
 import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
-import type { History } from '@temporalio/common/lib/proto-utils';
-
-// The few parts of protobufjs reflection used here (protobufjs is not a direct dependency of Ouija).
-interface ReflectedEnum {
-  values: Record<string, number>;
-}
-interface ReflectedField {
-  name: string;
-  repeated: boolean;
-  map: boolean;
-  resolvedType: ReflectedType | ReflectedEnum | null;
-  resolve(): ReflectedField;
-}
-interface ReflectedType {
-  fullName: string;
-  fields: Record<string, ReflectedField>;
-}
-
-interface ProtoJson {
-  fromJson(type: ReflectedType, json: unknown, options: { ignoreUnknownFields: boolean }): unknown;
-  toJson(type: ReflectedType, message: unknown): unknown;
-}
+import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
+import { Type, type Enum, type Field, type Root } from 'protobufjs';
+import { fromJson } from 'protobufjs/ext/protojson';
 
 type Json = unknown;
 type JsonObject = Record<string, Json>;
 
-let codec: { historyType: ReflectedType; protojson: ProtoJson } | undefined;
-function load(): NonNullable<typeof codec> {
-  if (!codec) {
-    const root = patchProtobufRoot(proto) as unknown as { lookupType(name: string): ReflectedType };
-    const protoDir = path.dirname(require.resolve('@temporalio/proto'));
-    const protojson = require(require.resolve('protobufjs/ext/protojson', { paths: [protoDir] })) as ProtoJson;
-    codec = { historyType: root.lookupType('temporal.api.history.v1.History'), protojson };
-  }
-  return codec;
-}
+// The generated module's types lack the reflection API that the patched root has at run time (as in the SDK).
+const historyType = (patchProtobufRoot(proto) as unknown as Root).lookupType('temporal.api.history.v1.History');
 
 /** Parses history JSON written by the Temporal CLI, the Web UI (any download mode) or the HTTP API. */
 export function parseHistoryJson(json: Json): History {
   const body = isObject(json) && !Array.isArray(json.events) && isObject(json.history) ? json.history : json;
-  if (!isObject(body) || !Array.isArray(body.events)) {
-    throw new TypeError('not a workflow history: expected a JSON object with an "events" array');
+  // Every run's history begins with its start event: an empty one is no history (the replay worker would choke on it).
+  if (!isObject(body) || !Array.isArray(body.events) || body.events.length === 0) {
+    throw new TypeError('not a workflow history: expected a JSON object with a non-empty "events" array');
   }
-  const { historyType, protojson } = load();
   // Unknown fields (from a newer server) are skipped, as the SDK's own parser does.
-  return protojson.fromJson(historyType, normalizeMessage(historyType, body), { ignoreUnknownFields: true }) as History;
+  return fromJson(historyType, normalizeMessage(historyType, body), { ignoreUnknownFields: true }) as History;
 }
 
-/** Proto3 JSON text `{ "events": [...] }`, pretty-printed as the Temporal CLI prints it. */
-export function formatHistoryJson(history: History): string {
-  const { historyType, protojson } = load();
-  return JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2);
-}
+/** Proto3 JSON text `{ "events": [...] }`, pretty-printed as the Temporal CLI prints it: the SDK's own writer. */
+export const formatHistoryJson: (history: History) => string = historyToJSON;
 
 /** The same JSON with the repairs described above applied; unknown keys are left for the parser to ignore. */
-function normalizeMessage(type: ReflectedType, value: Json): Json {
+function normalizeMessage(type: Type, value: Json): Json {
   if (type.fullName === '.temporal.api.common.v1.Payload') return normalizePayload(value);
   // Well-known types (Timestamp, Duration, Struct, …) have their own JSON forms: leave them alone.
   if (!isObject(value) || type.fullName.startsWith('.google.protobuf.')) return value;
@@ -93,7 +56,7 @@ function normalizeMessage(type: ReflectedType, value: Json): Json {
   return out;
 }
 
-function normalizeField(field: ReflectedField, value: Json): Json {
+function normalizeField(field: Field, value: Json): Json {
   if (field.map && isObject(value)) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalizeValue(field, v)]));
   }
@@ -101,15 +64,15 @@ function normalizeField(field: ReflectedField, value: Json): Json {
   return normalizeValue(field, value);
 }
 
-function normalizeValue(field: ReflectedField, value: Json): Json {
+function normalizeValue(field: Field, value: Json): Json {
   const type = field.resolvedType;
   if (type === null) return value;
-  if ('fields' in type) return normalizeMessage(type, value);
+  if (type instanceof Type) return normalizeMessage(type, value);
   return typeof value === 'string' ? normalizeEnum(type, value) : value;
 }
 
 /** `StartToClose` or `START_TO_CLOSE` → `TIMEOUT_TYPE_START_TO_CLOSE`, when that is a value of the enum. */
-function normalizeEnum(type: ReflectedEnum, value: string): string {
+function normalizeEnum(type: Enum, value: string): string {
   if (value in type.values) return value;
   const unspecified = Object.keys(type.values).find((name) => name.endsWith('_UNSPECIFIED'));
   if (!unspecified) return value;

@@ -2,27 +2,13 @@
  * Replays saved or live workflow histories against workflow code (by default the current `workflows/`), one
  * at a time, and says for each whether the code still produces the same commands the history recorded.
  * This is the check behind invariant 7 (workflow code replays every history earlier versions wrote): the
- * replay test runs it over test/histories/, and `ouija replay` runs it over files or a server's workflows.
+ * replay test runs it over test/histories/, and `ouija replay` runs it over files or a server's workflows
+ * (both loaded by histories.ts).
  */
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { History } from '@temporalio/common/lib/proto-utils';
-import * as proto from '@temporalio/proto';
-import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { workflowIdOf } from './histories';
-
-/** One history to replay, and where it came from (a file path, or the server). */
-export interface HistorySource {
-  workflowId: string;
-  /** What to print for it: a file path, or `server`. */
-  origin: string;
-  history: History;
-}
+import type { History, LoadedHistory } from './histories';
 
 /** The code to replay against: a prebuilt bundle, or a workflows folder/module to bundle first. */
 export type WorkflowCode = Pick<ReplayWorkerOptions, 'workflowBundle'> | Pick<ReplayWorkerOptions, 'workflowsPath'>;
@@ -36,6 +22,7 @@ export interface Divergence {
 export interface ReplayOutcome {
   workflowId: string;
   runId: string;
+  /** Where the history came from: its file, or `server` (the workflow and run IDs say which). */
   origin: string;
   /** null when the replay succeeded. */
   failure: null | {
@@ -59,10 +46,10 @@ export function currentWorkflowCode(): WorkflowCode {
  * replays one history at a time), so each is paired with the source that produced it.
  */
 export async function* replayHistories(
-  sources: Iterable<HistorySource> | AsyncIterable<HistorySource>,
+  sources: Iterable<LoadedHistory> | AsyncIterable<LoadedHistory>,
   code: WorkflowCode = currentWorkflowCode(),
 ): AsyncGenerator<ReplayOutcome> {
-  let current: HistorySource | undefined;
+  let current: LoadedHistory | undefined;
   async function* feed() {
     for await (const source of sources) {
       current = source;
@@ -70,7 +57,7 @@ export async function* replayHistories(
     }
   }
   for await (const result of Worker.runReplayHistories({ ...code, replayName: 'ouija-replay' }, feed())) {
-    const origin = current?.origin ?? 'unknown';
+    const origin = !current ? 'unknown' : current.from === 'server' ? 'server' : current.source;
     if (!result.error) {
       yield { workflowId: result.workflowId, runId: result.runId, origin, failure: null };
       continue;
@@ -125,70 +112,4 @@ function patchIdOf(event: HistoryEvent): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Where histories come from.
-
-/** Reads one exported history (proto3 JSON `{events}`, as `ouija history export` and test/histories/ have it). */
-export function readHistorySource(file: string): HistorySource {
-  const history = historyFromJson(JSON.parse(fs.readFileSync(file, 'utf8')));
-  // Older servers do not record the workflow ID in the history; the card workflow never reads its own.
-  return { workflowId: workflowIdOf(history) ?? path.basename(file, '.json'), origin: file, history };
-}
-
-// The SDK's historyFromJSON/historyToJSON (@temporalio/common/lib/proto-utils) throw "type must be a Type"
-// here: npm gives @temporalio/common and @temporalio/proto separate copies of protobufjs 8 (the top-level
-// slot holds grpc's protobufjs 7), and protojson checks `instanceof Type` against its own copy. Converting
-// with the protojson of the copy @temporalio/proto is built on gives the same proto3 JSON the SDK writes.
-const protojson = createRequire(require.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as {
-  toJson(type: unknown, message: unknown): unknown;
-  fromJson(type: unknown, json: unknown, options: { ignoreUnknownFields: boolean }): unknown;
-};
-// The generated module's types lack the reflection API that the patched root has at run time.
-const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
-
-/** Proto3 JSON (`{"events":[{"eventId":"1","eventType":"EVENT_TYPE_…",…}]}`) → History. */
-export function historyFromJson(json: unknown): History {
-  const events = (json as { events?: unknown } | null)?.events;
-  if (!Array.isArray(events) || events.length === 0) throw new TypeError('not a history: expected {"events": [...]} with at least one event');
-  // Unknown fields are tolerated, as the SDK does: a newer server may add some.
-  return protojson.fromJson(historyType, json, { ignoreUnknownFields: true }) as History;
-}
-
-/** History → pretty-printed proto3 JSON, the format of `temporal workflow show --output json` and the Web UI's export. */
-export function historyToJson(history: History): string {
-  return JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2);
-}
-
-/** A file itself, or every `*.json` file directly inside a folder, sorted by name. */
-export function historyFilesAt(target: string): string[] {
-  if (!fs.statSync(target).isDirectory()) return [target];
-  return fs
-    .readdirSync(target)
-    .filter((name) => name.endsWith('.json'))
-    .sort()
-    .map((name) => path.join(target, name));
-}
-
-/** Every run of one workflow ID still on the server: a card's runs, continue-as-new included. */
-export function historiesOfWorkflow(client: Client, workflowId: string): AsyncIterable<HistorySource> {
-  return fromServer(client, `WorkflowId = '${escapeQuery(workflowId)}'`);
-}
-
-/** Every card workflow run started after `since`, open or closed. */
-export function cardHistoriesSince(client: Client, since: Date): AsyncIterable<HistorySource> {
-  return fromServer(client, `WorkflowType = 'cardWorkflow' AND StartTime > '${since.toISOString()}'`);
-}
-
-async function* fromServer(client: Client, query: string): AsyncGenerator<HistorySource> {
-  // A small buffer: a replay that is stopped early should not have fetched everything first.
-  for await (const { workflowId, history } of client.workflow.list({ query }).intoHistories({ concurrency: 4, bufferLimit: 8 })) {
-    // The client fetched it as a History; the shared type only leaves room for JSON too.
-    yield { workflowId, origin: 'server', history: history as History };
-  }
-}
-
-function escapeQuery(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
 }

@@ -31,6 +31,7 @@ import { temporal } from '@temporalio/proto';
 import { initialState } from '../core/state';
 import { transition } from '../core/transition';
 import type { CardState, Effect, EffectResult, LifecycleEffect, ResultTrigger, Trigger } from '../core/types';
+import { activityFailureMessage, effectFailed } from '../../workflows/effect-failed';
 import { triggerSignal, type CardWorkflowInput } from '../../workflows/messages';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -146,17 +147,16 @@ function resultTrigger(event: HistoryEvent, scheduled: Map<number, { activityId:
     const result = fromPayloadsAtIndex<EffectResult>(defaultPayloadConverter, 0, completed.result?.payloads);
     return { type: 'effect.succeeded', effectId, result };
   }
-  // Core wraps the event's failure in an ActivityFailure with these messages (sdk-core activity_state_machine.rs);
-  // the workflow reports the cause's message, or the wrapper's when the cause has none.
-  if (failed) return failedTrigger(effectId, 'Activity task failed', failed.failure, false);
-  if (timedOut) return failedTrigger(effectId, 'Activity task timed out', timedOut.failure, false);
-  return failedTrigger(effectId, 'Activity cancelled', null, true);
+  // Core hands the workflow an ActivityFailure with these messages whose cause is the event's failure
+  // (sdk-core activity_state_machine.rs); a cancellation's cause carries no message.
+  if (failed) return effectFailed(effectId, activityFailureMessage('Activity task failed', messageOf(failed.failure)), false);
+  if (timedOut) return effectFailed(effectId, activityFailureMessage('Activity task timed out', messageOf(timedOut.failure)), false);
+  return effectFailed(effectId, 'Activity cancelled', true);
 }
 
-/** Mirrors `failureTrigger` in workflows/card.ts: retries are spent, so the failure is never retryable. */
-function failedTrigger(effectId: string, wrapper: string, cause: Failure | null | undefined, cancelled: boolean): ResultTrigger {
-  const message = cause ? defaultFailureConverter.failureToError(cause, defaultPayloadConverter).message : '';
-  return { type: 'effect.failed', effectId, error: message || wrapper, retryable: false, cancelled };
+/** A failure's message as the workflow sees it (the failure converter decodes an encoded one). */
+function messageOf(failure: Failure | null | undefined): string | undefined {
+  return failure ? defaultFailureConverter.failureToError(failure, defaultPayloadConverter).message : undefined;
 }
 
 function eventIdOf(event: HistoryEvent | undefined): number {

@@ -24,7 +24,7 @@ import { ingest } from '../../src/ingest';
 import { log } from '../../src/log';
 import { builtinInbound } from '../../src/plugins/kanban/builtin';
 import { TASK_QUEUES } from '../../workflows/messages';
-import { historyToJson } from '../../src/temporal/replay';
+import { formatHistoryJson } from '../../src/temporal/history-json';
 import { startOuija, type RunningOuija } from '../../workers/all-in-one';
 import globalSetup, { stopAll } from '../support/global-setup';
 import { startHarness, type Harness } from '../support/ouija-harness';
@@ -311,7 +311,7 @@ async function main(): Promise<void> {
           scenario.check?.(runs);
           runs.forEach((history, i) => {
             const file = path.join(__dirname, fileName(scenario.name, values.tag, i + 1));
-            fs.writeFileSync(file, `${historyToJson(history)}\n`);
+            fs.writeFileSync(file, `${formatHistoryJson(history)}\n`);
             console.log(`${path.relative(process.cwd(), file)}: ${history.events?.length ?? 0} events (${Date.now() - started} ms)`);
           });
         }

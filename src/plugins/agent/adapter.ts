@@ -9,12 +9,29 @@ export interface AgentInvocation {
   command: string;
   /** The argument list as the program receives it: never joined into a shell string. */
   args: string[];
+  /**
+   * Variables this CLI needs (config dirs, base URLs, sandbox flags), added to the allow-listed environment.
+   * Never Ouija's own secrets: the environment builder refuses those names.
+   */
+  env?: Record<string, string>;
+}
+
+export interface InvocationContext {
+  /** The task as JSON (also in `OUIJA_TASK_FILE`), for CLIs that read their prompt from a file. */
+  taskFile: string;
+  /** Scratch directory of this attempt (HOME and TMPDIR live here). */
+  runDir: string;
+  /** Directory kept for the card across attempts and steps: CLI session stores and config dirs go here. */
+  stateDir: string;
+  /** Set when a retried attempt should continue the session an earlier attempt started (after a crash). */
+  resumeSessionId?: string;
 }
 
 export interface AgentAdapter {
   name: string;
-  /** `taskFile` is the task as JSON (also in `OUIJA_TASK_FILE`), for CLIs that read their prompt from a file. */
-  invocation(task: AgentTask, ctx: { taskFile: string }): AgentInvocation;
+  /** Whether `invocation` honours `resumeSessionId` (the CLI can continue a session). */
+  supportsResume?: boolean;
+  invocation(task: AgentTask, ctx: InvocationContext): AgentInvocation;
   /** Events in one stdout line; none for lines that mean nothing. Should not throw (if it does, the line is progress text). */
   parse(line: string): AgentEvent[];
 }

@@ -29,9 +29,13 @@ export interface AgentTokens {
 }
 
 export type AgentEvent =
-  | { type: 'progress'; message: string }
+  /** `tool`: the tool the agent is using, when the CLI says; `turn`: its model turn, counted from 1. */
+  | { type: 'progress'; message: string; tool?: string; turn?: number }
   | { type: 'heartbeat' }
-  | { type: 'result'; summary: string; tokens?: AgentTokens; costUsd?: number; sessionId?: string };
+  /** The CLI's session, as soon as it is known (saved in heartbeat details so a retry can resume it). */
+  | { type: 'session'; sessionId: string }
+  /** `isError`: the CLI says the run failed even if it exits 0 (Claude Code does, on provider errors). */
+  | { type: 'result'; summary: string; tokens?: AgentTokens; costUsd?: number; sessionId?: string; isError?: boolean };
 
 const count = z.number().int().nonnegative();
 

@@ -19,6 +19,10 @@ export interface RunAgentOptions {
    */
   runDir: string;
   pidFile: string;
+  /** Kept for the card across attempts (see InvocationContext.stateDir). Default: `<runDir>/state`. */
+  stateDir?: string;
+  /** Continue this CLI session (a retry after a crash), when the adapter supports it. */
+  resumeSessionId?: string;
   signal: AbortSignal;
   silenceTimeoutMs: number;
   killGraceMs?: number;
@@ -51,21 +55,26 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentOutcome> 
   const taskFile = join(runDir, 'task.json');
   writeFileSync(taskFile, `${JSON.stringify(task, null, 2)}\n`, { mode: 0o600 });
 
+  const stateDir = options.stateDir ?? join(runDir, 'state');
+  mkdirSync(stateDir, { recursive: true });
+  const resumeSessionId = adapter.supportsResume ? options.resumeSessionId : undefined;
+  const { command, args, env: adapterEnv } = adapter.invocation(task, { taskFile, runDir, stateDir, ...(resumeSessionId ? { resumeSessionId } : {}) });
   const env = agentEnvironment({
     passEnv: options.passEnv,
-    env: options.env,
+    env: { ...adapterEnv, ...options.env },
     home,
     tmpDir,
     extra: { OUIJA_TASK_FILE: taskFile, OUIJA_RUN_DIR: runDir },
   });
-  const { command, args } = adapter.invocation(task, { taskFile });
 
   let events = 0;
   let result: Extract<AgentEvent, { type: 'result' }> | undefined;
+  let session: string | undefined;
   const onStdout = (line: string): void => {
     for (const event of parseSafely(adapter, line)) {
       events++;
       if (event.type === 'result') result = event;
+      if (event.type === 'session') session = event.sessionId;
       options.onEvent(event);
     }
   };
@@ -82,11 +91,13 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentOutcome> 
     onLine: (line, stream) => (stream === 'stdout' ? onStdout(line) : options.onStderr?.(line)),
   });
   if (exit.exitCode !== 0) throw new AgentExitError(exit.exitCode, exit.signal, exit.stderrTail);
+  if (result?.isError) throw new AgentExitError(0, null, `the agent reported an error: ${result.summary}`.slice(0, 2000));
 
   const outcome: AgentOutcome = { exitCode: 0, summary: result?.summary ?? '', events };
   if (result?.tokens) outcome.tokens = result.tokens;
   if (result?.costUsd !== undefined) outcome.costUsd = result.costUsd;
-  if (result?.sessionId !== undefined) outcome.sessionId = result.sessionId;
+  const sessionId = result?.sessionId ?? session;
+  if (sessionId !== undefined) outcome.sessionId = sessionId;
   return outcome;
 }
 

@@ -15,7 +15,8 @@ import type { CardInfo, CardState, Phase, Trigger } from '../../../src/core/type
 import { exportHistory, registerHistoryCommand } from '../../../src/cli/history';
 import { registerTraceCommand, type CardTrace } from '../../../src/cli/trace';
 import { findTemporalCli } from '../../../src/temporal/cli';
-import { loadHistories, readHistoryFile, historyToJson } from '../../../src/temporal/histories';
+import { loadHistories, readHistoryFile } from '../../../src/temporal/histories';
+import { formatHistoryJson } from '../../../src/temporal/history-json';
 import { traceHistory, type TraceStep } from '../../../src/temporal/trace';
 import type { cardWorkflow } from '../../../workflows/card';
 import { triggerSignal } from '../../../workflows/messages';
@@ -123,7 +124,7 @@ test('a card through review, a revision and approval: exported, shown by the Tem
   fs.writeFileSync(cliFile, shown.stdout);
   const fromCli = await readHistoryFile(cliFile);
   expect(fromCli.events).toHaveLength(summary.events);
-  expect(JSON.parse(historyToJson(fromCli))).toEqual(JSON.parse(historyToJson(exported)));
+  expect(JSON.parse(formatHistoryJson(fromCli))).toEqual(JSON.parse(formatHistoryJson(exported)));
 
   // The trace: the workflow's own end state, through the expected phases, the repeat ignored.
   const steps = traceHistory(exported);

@@ -21,16 +21,9 @@ import { workflowIdForCard } from '../../../src/core/cards';
 import type { CardInfo, CardState, EffectResult } from '../../../src/core/types';
 import { runReplay } from '../../../src/cli/replay';
 import { ensureNamespace, waitForNamespace } from '../../../src/temporal/namespace';
-import {
-  divergenceOf,
-  historyFilesAt,
-  historyToJson,
-  readHistorySource,
-  replayHistories,
-  type HistorySource,
-  type ReplayOutcome,
-  type WorkflowCode,
-} from '../../../src/temporal/replay';
+import { historyFilesAt, loadHistories, loadHistoryFile, type LoadedHistory } from '../../../src/temporal/histories';
+import { formatHistoryJson } from '../../../src/temporal/history-json';
+import { divergenceOf, replayHistories, type WorkflowCode } from '../../../src/temporal/replay';
 import { TASK_QUEUES, stateQuery, triggerSignal } from '../../../workflows/messages';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -43,13 +36,12 @@ const LOOP = '\n  for (;;) {\n';
 
 // The copies must live inside the repository so that they bundle against its node_modules.
 const scratch = path.join(ROOT, 'test/.tmp', `replay-${process.pid}-${randomBytes(4).toString('hex')}`);
-const savedSources = (): HistorySource[] => historyFilesAt(HISTORIES).map(readHistorySource);
-
-async function collect(outcomes: AsyncIterable<ReplayOutcome>): Promise<ReplayOutcome[]> {
-  const all: ReplayOutcome[] = [];
-  for await (const o of outcomes) all.push(o);
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
   return all;
 }
+const savedSources = (): Promise<LoadedHistory[]> => collect(loadHistories(HISTORIES));
 
 /**
  * Copies workflows/ and every module it imports at run time (relative imports that are not `import type`),
@@ -107,24 +99,24 @@ afterAll(() => {
 });
 
 test('every saved history replays with the current workflow code', async () => {
-  const names = historyFilesAt(HISTORIES).map((f) => path.basename(f, '.json'));
+  const names = (await historyFilesAt(HISTORIES)).map((f) => path.basename(f, '.json'));
   expect(names).toEqual(expect.arrayContaining(SCENARIOS));
 
-  const outcomes = await collect(replayHistories(savedSources()));
+  const outcomes = await collect(replayHistories(await savedSources()));
   expect(outcomes).toHaveLength(names.length);
   expect(outcomes.filter((o) => o.failure)).toEqual([]);
 });
 
 test('an unguarded change (a new timer) fails replay of the saved histories, naming the diverging event', async () => {
   const broken = await changedWorkflowCode('unguarded', UNGUARDED);
-  const sources = savedSources();
+  const sources = await savedSources();
   const outcomes = await collect(replayHistories(sources, broken));
   expect(outcomes).toHaveLength(sources.length);
   for (const o of outcomes) expect(o.failure?.kind).toBe('nondeterminism');
 
   // In the happy path the first command after the upsert was scheduling prepareWorkspace: that event is named.
   const happy = outcomes.find((o) => o.origin.endsWith('happy-path.json'))!;
-  const source = sources.find((s) => s.origin === happy.origin)!;
+  const source = sources.find((s) => s.source === happy.origin)!;
   const firstActivity = source.history.events!.find((e) => e.activityTaskScheduledEventAttributes)!;
   expect(happy.failure!.divergence).toEqual({ eventId: Number(firstActivity.eventId), eventType: 'ActivityTaskScheduled' });
   expect(happy.failure!.reason).toMatch(/^\[TMPRL1100\] Nondeterminism error: Timer machine/);
@@ -136,7 +128,7 @@ test('an unguarded change (a new timer) fails replay of the saved histories, nam
 
 test('the change guarded by patched() replays old histories and one recorded with it; deprecatePatch() only the new one', async () => {
   const guarded = await changedWorkflowCode('patched', GUARDED);
-  const old = await collect(replayHistories(savedSources(), guarded));
+  const old = await collect(replayHistories(await savedSources(), guarded));
   expect(old.filter((o) => o.failure)).toEqual([]);
 
   const startedAt = new Date(Date.now() - 1000);
@@ -148,16 +140,16 @@ test('the change guarded by patched() replays old histories and one recorded wit
 
   // Through the export format, as a history added to test/histories/ would be.
   const file = path.join(scratch, 'patched-happy-path.json');
-  fs.writeFileSync(file, historyToJson(recorded.history));
-  const [fresh] = await collect(replayHistories([readHistorySource(file)], guarded));
+  fs.writeFileSync(file, formatHistoryJson(recorded.history));
+  const [fresh] = await collect(replayHistories([await loadHistoryFile(file)], guarded));
   expect(fresh!.failure).toBeNull();
 
   // Step two of the patch lifecycle: deprecatePatch() replays histories written with the patch…
   const deprecated = await changedWorkflowCode('deprecated', DEPRECATED);
-  const [afterPatch] = await collect(replayHistories([readHistorySource(file)], deprecated));
+  const [afterPatch] = await collect(replayHistories([await loadHistoryFile(file)], deprecated));
   expect(afterPatch!.failure).toBeNull();
   // …but no longer those written before it: it is safe only once no such run can still be replayed.
-  const [beforePatch] = await collect(replayHistories([readHistorySource(path.join(HISTORIES, 'happy-path.json'))], deprecated));
+  const [beforePatch] = await collect(replayHistories([await loadHistoryFile(path.join(HISTORIES, 'happy-path.json'))], deprecated));
   expect(beforePatch!.failure?.kind).toBe('nondeterminism');
 
   // `ouija replay --all --since` finds the recorded run on the server and replays it (against the patched code).

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { InvalidCardRefError } from '../../../src/core/cards';
-import { cardWorkflowId, historyToJson, loadHistories, readHistoryFile, type LoadedHistory } from '../../../src/temporal/histories';
-import { parseHistoryJson } from '../../../src/temporal/history-json';
+import { cardWorkflowId, loadHistories, readHistoryFile, type LoadedHistory } from '../../../src/temporal/histories';
+import { formatHistoryJson, parseHistoryJson } from '../../../src/temporal/history-json';
 import { traceHistory } from '../../../src/temporal/trace';
 import { HistoryBuilder } from './history-builder';
 
@@ -45,20 +45,20 @@ const shorthand = (s: string, key: string) => {
 const snakeCase = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 describe('history JSON', () => {
-  const canonical = historyToJson(sample());
+  const canonical = formatHistoryJson(sample());
 
   test('what Ouija writes is the Temporal CLI format, and reads back to the same history', () => {
     const json = JSON.parse(canonical);
     expect(json.events[0]).toMatchObject({ eventId: '1', eventType: 'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED' });
     expect(json.events[0].workflowExecutionStartedEventAttributes.input.payloads[0].metadata.encoding).toBe(Buffer.from('json/plain').toString('base64'));
-    expect(historyToJson(parseHistoryJson(json))).toBe(canonical);
+    expect(formatHistoryJson(parseHistoryJson(json))).toBe(canonical);
   });
 
   test('shorthand enum names and snake_case keys, at any depth, read as the full ones', () => {
     const legacy = rewrite(JSON.parse(canonical), snakeCase, shorthand) as { events: Array<Record<string, unknown>> };
     expect(legacy.events[0]).toMatchObject({ event_id: '1', event_type: 'WorkflowExecutionStarted' });
     expect(JSON.stringify(legacy)).toContain('"timeout_type":"Heartbeat"');
-    expect(historyToJson(parseHistoryJson(legacy))).toBe(canonical);
+    expect(formatHistoryJson(parseHistoryJson(legacy))).toBe(canonical);
   });
 
   test("the Web UI's readable download (payloads decoded in place) reads as the encoded one", () => {
@@ -73,7 +73,7 @@ describe('history JSON', () => {
       data: { type: 'card.moved', column: 'working', deliveryId: 'd1' },
     });
     const parsed = parseHistoryJson(readable);
-    expect(historyToJson(parsed)).toBe(canonical);
+    expect(formatHistoryJson(parsed)).toBe(canonical);
     expect(traceHistory(parsed).map((s) => s.after.phase)).toEqual(['preparing', 'failed', 'preparing']);
 
     // Search attributes may come decoded all the way down to bare values.
@@ -83,9 +83,10 @@ describe('history JSON', () => {
   });
 
   test("the HTTP API's response shape is accepted; anything without events is refused", () => {
-    expect(historyToJson(parseHistoryJson({ history: JSON.parse(canonical) }))).toBe(canonical);
+    expect(formatHistoryJson(parseHistoryJson({ history: JSON.parse(canonical) }))).toBe(canonical);
     expect(() => parseHistoryJson({ workflows: [] })).toThrow(/not a workflow history/);
     expect(() => parseHistoryJson([])).toThrow(/not a workflow history/);
+    expect(() => parseHistoryJson({ events: [] })).toThrow(/not a workflow history/);
   });
 });
 
@@ -97,8 +98,8 @@ describe('history files', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test('a folder yields every .json file in name order, named by the workflow ID in its start event', async () => {
-    fs.writeFileSync(path.join(dir, 'b.json'), historyToJson(sample()));
-    fs.writeFileSync(path.join(dir, 'a.json'), historyToJson(sample()));
+    fs.writeFileSync(path.join(dir, 'b.json'), formatHistoryJson(sample()));
+    fs.writeFileSync(path.join(dir, 'a.json'), formatHistoryJson(sample()));
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a history');
     const loaded: LoadedHistory[] = [];
     for await (const l of loadHistories(dir)) loaded.push(l);
