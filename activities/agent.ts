@@ -28,14 +28,19 @@ import type { AgentActivities } from './types';
 export interface AgentActivityDeps {
   db: Kysely<Database>;
   workspaces: Workspaces;
-  adapter: AgentAdapter;
+  /** The agent that runs a step of a card on a board (from configuration). */
+  agentFor(boardId: string, step: string): ResolvedAgent;
   /** Per-card run directories (task files, pid fence) live here, outside every worktree. */
   runsRoot: string;
+  /** Base logger (default: Ouija's); each run logs through a child carrying its card and activity context. */
+  log?: Logger;
+}
+
+export interface ResolvedAgent {
+  adapter: AgentAdapter;
   silenceTimeoutMs: number;
   passEnv: string[];
   env: Record<string, string>;
-  /** Base logger (default: Ouija's); each run logs through a child carrying its card and activity context. */
-  log?: Logger;
 }
 
 const HEARTBEAT_EVERY_MS = 1_000;
@@ -57,6 +62,7 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
       const ctx = Context.current();
       const log = activityLogger(deps.log ?? defaultLog);
       const { card, step, stepIndex, round, feedback } = effect;
+      const agent = deps.agentFor(card.ref.boardId, step);
       // On a fresh machine (or after cleanup) the worktree is rebuilt from the pushed branch.
       const workspace = fs.existsSync(effect.workspace.path)
         ? effect.workspace
@@ -77,7 +83,7 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
         effectId: effect.effectId,
         step,
         attempt: ctx.info.attempt,
-        agent: deps.adapter.name,
+        agent: agent.adapter.name,
       });
       log.info({ step, round, agentRunId: runId, runDir }, 'agent run started');
       const progress: AgentHeartbeat = { startHead, lines: 0, last: '', turn: 0, tool: null, sessionId: carried?.sessionId ?? null };
@@ -92,10 +98,10 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
         if (e.type === 'session') progress.sessionId = e.sessionId;
         if (e.type === 'result' && e.sessionId) progress.sessionId = e.sessionId;
       };
-      const observeDuration = agentRunDuration.startTimer({ agent: deps.adapter.name, step });
+      const observeDuration = agentRunDuration.startTimer({ agent: agent.adapter.name, step });
       try {
         const outcome = await runAgent({
-          adapter: deps.adapter,
+          adapter: agent.adapter,
           task,
           runDir,
           pidFile: path.join(cardDir, 'agent.pid'),
@@ -103,9 +109,9 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
           // A retry after a crash continues the dead attempt's session where the CLI can.
           ...(carried?.sessionId ? { resumeSessionId: carried.sessionId } : {}),
           signal: ctx.cancellationSignal,
-          silenceTimeoutMs: deps.silenceTimeoutMs,
-          passEnv: deps.passEnv,
-          env: deps.env,
+          silenceTimeoutMs: agent.silenceTimeoutMs,
+          passEnv: agent.passEnv,
+          env: agent.env,
           onEvent,
         });
         await deps.workspaces.commitAll({ path: workspace.path, message: `${step}: ${card.title.slice(0, 72)}\n\nCard: ${card.key}` });

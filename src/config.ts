@@ -6,20 +6,33 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
-const agentSchema = z.object({
-  /** `command`: any program speaking Ouija's NDJSON protocol (docs/AGENT-PROTOCOL.md). Default: the demo agent. */
-  adapter: z.literal('command').default('command'),
+/** The adapters Ouija ships; each lives in src/plugins/agent/adapters/. */
+export const ADAPTER_NAMES = ['command', 'demo', 'claude-code', 'codex', 'gemini', 'aider'] as const;
+
+/** One agent: which CLI, how it is started and what it may see. */
+const agentProfileSchema = z.object({
+  /** Default: `command` when `command` is set, else the demo agent. */
+  adapter: z.enum(ADAPTER_NAMES).optional(),
+  /** The program to start (default: the adapter's CLI on PATH, e.g. `claude`; required for `command`). */
   command: z.string().min(1).optional(),
+  /** Extra arguments, appended to the adapter's own. */
   args: z.array(z.string()).default([]),
+  model: z.string().min(1).optional(),
+  /** Tools the CLI may use, where it has such a setting (e.g. Claude Code's --allowedTools). */
+  allowedTools: z.array(z.string().min(1)).optional(),
   /** Host environment variables the agent may see (e.g. its own API key). Nothing else is passed. */
   passEnv: z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/)).default([]),
   env: z.record(z.string(), z.string()).default({}),
+  /** No output for this long = hung: the process group is killed and the attempt fails (retryable). */
+  silenceTimeoutMs: z.number().int().positive().default(10 * 60_000),
+});
+
+/** The default agent, plus the run-wide limits the workflow gives every agent step. */
+const agentSchema = agentProfileSchema.extend({
   /** Longest an agent step may run (Temporal start-to-close). */
   timeoutMs: z.number().int().positive().default(30 * 60_000),
   /** Temporal heartbeat timeout: how soon a dead worker's agent is retried elsewhere. */
   heartbeatTimeoutMs: z.number().int().positive().default(30_000),
-  /** No output for this long = hung: the process group is killed and the attempt fails (retryable). */
-  silenceTimeoutMs: z.number().int().positive().default(10 * 60_000),
   maxAttempts: z.number().int().positive().default(3),
   /** Concurrent agents per worker process (review, not CPU, is the real bottleneck). */
   maxConcurrent: z.number().int().positive().default(2),
@@ -35,10 +48,17 @@ const fileSchema = z.object({
   continueAsNewAfterEvents: z.number().int().min(10).default(2_000),
   pipeline: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/)).min(1).default(['implement']),
   agent: agentSchema.default(agentSchema.parse({})),
+  /** Named agents, chosen per board and per pipeline step below (the default is `agent`). */
+  agents: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/), agentProfileSchema).default({}),
+  /** Which named agent runs a step (`{"plan": "claude"}`), for every board unless the board says otherwise. */
+  stepAgents: z.record(z.string(), z.string()).default({}),
+  /** Per board: `{"<board id>": {"agent": "codex", "stepAgents": {...}}}`. */
+  boards: z.record(z.string(), z.object({ agent: z.string().optional(), stepAgents: z.record(z.string(), z.string()).default({}) })).default({}),
   webhooks: z.object({ maxBodyBytes: z.number().int().positive().default(25 * 1024 * 1024) }).default({ maxBodyBytes: 25 * 1024 * 1024 }),
 });
 
 export type AgentSettings = z.infer<typeof agentSchema>;
+export type AgentProfile = z.infer<typeof agentProfileSchema>;
 
 export interface OuijaConfig extends Omit<z.infer<typeof fileSchema>, 'dataDir' | 'port' | 'temporal'> {
   temporal: { address?: string; namespace: string };
@@ -69,6 +89,9 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv; ove
   const parsed = fileSchema.safeParse(merged);
   if (!parsed.success) throw new ConfigError(`invalid configuration: ${z.prettifyError(parsed.error)}`);
   const cfg = parsed.data;
+  for (const name of agentNamesUsed(cfg)) {
+    if (!(name in cfg.agents)) throw new ConfigError(`invalid configuration: agent "${name}" is used but not defined under "agents"`);
+  }
   const dataDir = path.resolve(cwd, cfg.dataDir ?? env.OUIJA_DATA_DIR ?? '.ouija');
   return {
     ...cfg,
@@ -99,4 +122,22 @@ function deepMerge(base: unknown, extra: unknown): unknown {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function agentNamesUsed(cfg: z.infer<typeof fileSchema>): string[] {
+  const boards = Object.values(cfg.boards);
+  return [
+    ...Object.values(cfg.stepAgents),
+    ...boards.flatMap((b) => [...(b.agent ? [b.agent] : []), ...Object.values(b.stepAgents)]),
+  ];
+}
+
+/** The agent profile for a step of a card on a board: board step → board default → step → the default agent. */
+export function agentFor(config: Pick<OuijaConfig, 'agent' | 'agents' | 'stepAgents' | 'boards'>, boardId: string, step: string): { name: string; profile: AgentProfile } {
+  const board = config.boards[boardId];
+  const name = board?.stepAgents[step] ?? board?.agent ?? config.stepAgents[step];
+  if (name === undefined) return { name: 'default', profile: config.agent };
+  const profile = config.agents[name];
+  if (!profile) throw new ConfigError(`agent "${name}" is not defined under "agents"`);
+  return { name, profile };
 }

@@ -10,12 +10,13 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { createAgentActivities, createBoardActivities, createNotifyActivities, createWorkspaceActivities } from '../activities';
-import type { OuijaConfig } from '../src/config';
+import { agentFor, type OuijaConfig } from '../src/config';
 import { connectDatabase, migrateToLatest, type Database } from '../src/db';
 import { createHttpApp } from '../src/http/app';
 import type { IngestDeps } from '../src/ingest';
 import type { Logger } from '../src/log';
-import { commandAdapter, demoAgentCommand, killAllAgentProcessGroups } from '../src/plugins/agent';
+import { killAllAgentProcessGroups } from '../src/plugins/agent';
+import { createAdapter } from '../src/plugins/agent/adapters';
 import { createWorkspaces } from '../src/plugins/git';
 import { localForge } from '../src/plugins/git/forges/local';
 import { builtinBoardClient, builtinWebhookProvider } from '../src/plugins/kanban/builtin';
@@ -78,7 +79,6 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
     const queues = options.queues ?? ALL_QUEUES;
     if (queues.length > 0) {
       const workspaces = createWorkspaces({ root: path.join(config.dataDir, 'workspaces') });
-      const agentCommand = config.agent.command ? { command: config.agent.command, args: config.agent.args } : demoAgentCommand();
       installRuntime(log);
       const nativeConnection = await NativeConnection.connect({ address: options.temporalAddress });
       stack.push(() => nativeConnection.close());
@@ -94,11 +94,11 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
           agents: createAgentActivities({
             db,
             workspaces,
-            adapter: commandAdapter(agentCommand),
+            agentFor: (boardId, step) => {
+              const { profile } = agentFor(config, boardId, step);
+              return { adapter: createAdapter(profile), silenceTimeoutMs: profile.silenceTimeoutMs, passEnv: profile.passEnv, env: profile.env };
+            },
             runsRoot: path.join(config.dataDir, 'runs'),
-            silenceTimeoutMs: config.agent.silenceTimeoutMs,
-            passEnv: config.agent.passEnv,
-            env: config.agent.env,
           }),
           board: createBoardActivities({ builtin: builtinBoardClient(db) }),
           notify: createNotifyActivities(logNotifier(log)),
