@@ -9,6 +9,7 @@ import { listAgentRuns, listReviewRequests } from '../../../src/db';
 import { commitsAhead, git } from '../../../src/cli/local-repo';
 import type { CardState } from '../../../src/core/types';
 import { startHarness, type Harness } from '../../support/ouija-harness';
+import { eventually } from '../../support/eventually';
 
 let h: Harness;
 beforeAll(async () => {
@@ -22,14 +23,6 @@ async function cardColumn(cardId: string): Promise<string> {
   return (await h.api('GET', `/api/cards/${cardId}`)).body.columnKey;
 }
 
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test('happy path: moved → worktree + branch → agent commits → pushed → Review → approve → Done, worktree cleaned', async () => {
   const c = await h.newCard('Add a greeting', 'Say hello to the team.');

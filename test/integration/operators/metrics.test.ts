@@ -4,6 +4,7 @@
  */
 import { signBuiltinBody } from '../../../src/plugins/kanban/builtin';
 import { startHarness, WEBHOOK_SECRET, type Harness } from '../../support/ouija-harness';
+import { eventually } from '../../support/eventually';
 
 let h: Harness;
 beforeAll(async () => {
@@ -46,14 +47,6 @@ async function scrape(): Promise<{ text: string; samples: Sample[]; contentType:
   return { text, samples: parse(text), contentType: res.headers.get('content-type') };
 }
 
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 test('a card run to review shows in deliveries, agent durations, cards by phase and the SDK metrics', async () => {
   const c = await h.newCard('Measure me', 'Count this run.');
