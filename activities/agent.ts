@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
-import { finishAgentRun, startAgentRun, type Database } from '../src/db';
+import { AgentEventWriter, finishAgentRun, startAgentRun, type Database } from '../src/db';
 import { log as defaultLog, type Logger } from '../src/log';
 import { agentRunDuration } from '../src/metrics';
 import {
@@ -17,9 +17,11 @@ import {
   AgentExitError,
   AgentHungError,
   runAgent,
+  SandboxError,
   type AgentAdapter,
   type AgentEvent,
   type AgentTask,
+  type SandboxMode,
 } from '../src/plugins/agent';
 import type { Workspaces } from '../src/plugins/git';
 import { activityLogger } from './logger';
@@ -34,6 +36,11 @@ export interface AgentActivityDeps {
   runsRoot: string;
   /** Base logger (default: Ouija's); each run logs through a child carrying its card and activity context. */
   log?: Logger;
+  /**
+   * Directories no agent may see (Ouija's data directory: secrets, database files, other cards' worktrees
+   * and runs). A sandboxed agent finds them empty, except for the paths its own run needs.
+   */
+  privateDirs?: string[];
 }
 
 export interface ResolvedAgent {
@@ -41,6 +48,8 @@ export interface ResolvedAgent {
   silenceTimeoutMs: number;
   passEnv: string[];
   env: Record<string, string>;
+  /** OS sandbox for the agent process (default none; see src/plugins/agent/sandbox.ts). */
+  sandbox?: SandboxMode;
 }
 
 const HEARTBEAT_EVERY_MS = 1_000;
@@ -88,16 +97,29 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
       log.info({ step, round, agentRunId: runId, runDir }, 'agent run started');
       const progress: AgentHeartbeat = { startHead, lines: 0, last: '', turn: 0, tool: null, sessionId: carried?.sessionId ?? null };
       const ticker = setInterval(() => ctx.heartbeat({ ...progress }), HEARTBEAT_EVERY_MS);
+      // Live progress for operators (`ouija logs`, the SSE endpoint), written in batches.
+      const events = new AgentEventWriter(deps.db, runId, { log });
+      // The last result the agent printed: a failed run may still have reported what it cost.
+      let lastResult: Extract<AgentEvent, { type: 'result' }> | undefined;
       const onEvent = (e: AgentEvent) => {
         progress.lines++;
         if (e.type === 'progress') {
           progress.last = e.message.slice(0, 200);
           if (e.tool) progress.tool = e.tool;
           if (e.turn) progress.turn = e.turn;
+          events.add({ type: 'progress', message: e.message, tool: e.tool ?? null, turn: e.turn ?? null });
         }
-        if (e.type === 'session') progress.sessionId = e.sessionId;
-        if (e.type === 'result' && e.sessionId) progress.sessionId = e.sessionId;
+        if (e.type === 'session') {
+          progress.sessionId = e.sessionId;
+          events.add({ type: 'session', message: e.sessionId });
+        }
+        if (e.type === 'result') {
+          lastResult = e;
+          if (e.sessionId) progress.sessionId = e.sessionId;
+          events.add({ type: 'result', message: e.summary });
+        }
       };
+      const onStderr = (line: string) => events.add({ type: 'stderr', message: line });
       const observeDuration = agentRunDuration.startTimer({ agent: agent.adapter.name, step });
       try {
         const outcome = await runAgent({
@@ -112,8 +134,11 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
           silenceTimeoutMs: agent.silenceTimeoutMs,
           passEnv: agent.passEnv,
           env: agent.env,
+          sandbox: { mode: agent.sandbox ?? 'none', hidden: deps.privateDirs ?? [] },
           onEvent,
+          onStderr,
         });
+        await events.close();
         await deps.workspaces.commitAll({ path: workspace.path, message: `${step}: ${card.title.slice(0, 72)}\n\nCard: ${card.key}` });
         const after = await deps.workspaces.inspect({ path: workspace.path, baseSha: workspace.baseSha });
         if (after.headSha === startHead) {
@@ -135,16 +160,20 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
         const ended = cancelled ? 'cancelled' : err instanceof AgentHungError ? 'hung' : 'failed';
         const seconds = observeDuration({ outcome: ended });
         log.warn({ step, outcome: ended, seconds, err }, 'agent run did not succeed');
+        await events.close();
         await finishAgentRun(deps.db, runId, {
           exitCode: err instanceof AgentExitError ? err.exitCode : null,
           outcome: ended,
           summary: (err as Error).message.slice(0, 2000),
-          tokensIn: null,
-          tokensOut: null,
-          costUsd: null,
+          // Tokens spent before the failure were paid for all the same.
+          tokensIn: lastResult?.tokens?.input ?? null,
+          tokensOut: lastResult?.tokens?.output ?? null,
+          costUsd: lastResult?.costUsd ?? null,
         }).catch(() => undefined);
         // Reported as a cancellation (not a failure) only once the process group is gone.
         if (cancelled) throw new CancelledFailure(`agent for ${card.key} cancelled; its process group was killed`);
+        // A misconfigured sandbox (bwrap missing, a tampered worktree link) fails the same way on every attempt.
+        if (err instanceof SandboxError) throw ApplicationFailure.nonRetryable(err.message, 'SandboxError');
         throw err;
       } finally {
         clearInterval(ticker);

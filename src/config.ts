@@ -25,6 +25,8 @@ const agentProfileSchema = z.object({
   env: z.record(z.string(), z.string()).default({}),
   /** No output for this long = hung: the process group is killed and the attempt fails (retryable). */
   silenceTimeoutMs: z.number().int().positive().default(10 * 60_000),
+  /** `bwrap`: run the agent in a bubblewrap sandbox that may write only its worktree and run dirs (docs/AGENTS.md); default none. */
+  sandbox: z.enum(['none', 'bwrap']).optional(),
 });
 
 /** The default agent, plus the run-wide limits the workflow gives every agent step. */

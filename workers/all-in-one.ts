@@ -96,9 +96,10 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
             workspaces,
             agentFor: (boardId, step) => {
               const { profile } = agentFor(config, boardId, step);
-              return { adapter: createAdapter(profile), silenceTimeoutMs: profile.silenceTimeoutMs, passEnv: profile.passEnv, env: profile.env };
+              return { adapter: createAdapter(profile), silenceTimeoutMs: profile.silenceTimeoutMs, passEnv: profile.passEnv, env: profile.env, sandbox: profile.sandbox };
             },
             runsRoot: path.join(config.dataDir, 'runs'),
+            privateDirs: [config.dataDir],
           }),
           board: createBoardActivities({ builtin: builtinBoardClient(db) }),
           notify: createNotifyActivities(logNotifier(log)),

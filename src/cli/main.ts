@@ -5,6 +5,7 @@ import { registerApiCommand } from './api';
 import { registerDemoCommand } from './demo';
 import { registerDevCommand } from './dev';
 import { registerHistoryCommand } from './history';
+import { registerLogsCommand } from './logs';
 import { registerMigrateCommand } from './migrate';
 import { registerOperatorCommands } from './operator';
 import { registerReplayCommand } from './replay';
@@ -29,6 +30,7 @@ for (const register of [
   registerHistoryCommand,
   registerTraceCommand,
   registerReplayCommand,
+  registerLogsCommand,
 ]) {
   register(program);
 }

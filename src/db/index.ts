@@ -6,4 +6,7 @@ export * from './migrate';
 export * from './boards';
 export * from './deliveries';
 export * from './agent-runs';
+export * from './agent-events';
+export * from './agent-event-writer';
+export * from './card-usage';
 export * from './review-requests';

@@ -6,10 +6,12 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { Database } from './schema';
 import { MigrationError } from './errors';
 import * as initial from './migrations/0001_initial';
+import * as agentEvents from './migrations/0002_agent_events';
 
 /** Applied in name order; names are recorded in `kysely_migration` and must never change. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
+  '0002_agent_events': agentEvents,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) };

@@ -99,6 +99,19 @@ export interface AgentRunsTable {
   cost_usd: ColumnType<string | null, number | string | null | undefined, number | string | null>;
 }
 
+export type AgentEventType = 'progress' | 'session' | 'result' | 'stderr';
+
+export interface AgentEventsTable {
+  /** Increasing across runs: a card's events in `seq` order are its stream (the SSE cursor). */
+  seq: Generated<number>;
+  agent_run_id: number;
+  at: CreatedAt;
+  type: AgentEventType;
+  message: string;
+  tool: string | null;
+  turn: number | null;
+}
+
 export interface ReviewRequestsTable {
   id: Generated<number>;
   forge: string;
@@ -121,5 +134,6 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_rejections: WebhookRejectionsTable;
   agent_runs: AgentRunsTable;
+  agent_events: AgentEventsTable;
   review_requests: ReviewRequestsTable;
 }

@@ -7,6 +7,7 @@ import type { Database } from '../db';
 import type { IngestDeps } from '../ingest';
 import type { Logger } from '../log';
 import type { WebhookProvider } from '../plugins/kanban/types';
+import { agentEventsRouter } from './agent-events-route';
 import { apiTokenGuard } from './api-token';
 import { boardApiRouter } from './board-api';
 import { metricsRouter } from './metrics-route';
@@ -40,6 +41,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(metricsRouter({ temporal: deps.temporal, log: deps.log }));
   app.use(webhookRouter({ db: deps.db, ingest: deps.ingest, providers: deps.providers, maxBodyBytes: deps.maxBodyBytes, log: deps.log }));
   app.use('/api', apiTokenGuard(process.env.OUIJA_API_TOKEN));
+  app.use(agentEventsRouter({ db: deps.db, log: deps.log }));
   app.use(boardApiRouter({ db: deps.db, ingest: deps.ingest, log: deps.log }));
   app.use(operatorApiRouter(deps.ingest));
   return app;

@@ -6,8 +6,10 @@ import crypto from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import { cardKey } from '../core/cards';
 import { repoProblem } from '../core/repos';
 import {
+  cardTotals,
   createBoard,
   createCard,
   getBoard,
@@ -72,7 +74,9 @@ export function boardApiRouter(deps: BoardApiDeps): express.Router {
   router.get('/api/cards/:cardId', route(deps, async (req, res) => {
     const card = await getCard(db, String(req.params.cardId));
     if (!card) return void res.status(404).json({ error: 'no such card' });
-    res.json({ ...card, comments: await listComments(db, card.id) });
+    // usage: tokens and cost of every agent run on this card so far.
+    const usage = await cardTotals(db, cardKey({ provider: 'builtin', boardId: card.boardId, cardId: card.id }));
+    res.json({ ...card, comments: await listComments(db, card.id), usage });
   }));
 
   // A move is a compare-and-set on the card's version: of two racing moves one wins, the other gets 409.

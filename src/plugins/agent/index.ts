@@ -14,3 +14,4 @@ export {
 } from './process';
 export { parseAgentLine, type AgentEvent, type AgentTask, type AgentTokens } from './protocol';
 export { runAgent, type AgentOutcome, type RunAgentOptions } from './run-agent';
+export { SandboxError, type SandboxMode, type SandboxSettings } from './sandbox';

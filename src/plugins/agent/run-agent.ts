@@ -9,6 +9,7 @@ import { agentEnvironment } from './environment';
 import { AgentExitError } from './errors';
 import { runAgentProcess } from './process';
 import { parseAgentLine, type AgentEvent, type AgentTask, type AgentTokens } from './protocol';
+import { sandboxedInvocation, type SandboxSettings } from './sandbox';
 
 export interface RunAgentOptions {
   adapter: AgentAdapter;
@@ -29,6 +30,8 @@ export interface RunAgentOptions {
   /** From config: variable names to copy from this process's environment, and literal values. */
   passEnv?: string[];
   env?: Record<string, string>;
+  /** Run the agent in an OS sandbox (see sandbox.ts); default: none. */
+  sandbox?: SandboxSettings;
   /** Protocol events from stdout, in order. */
   onEvent(event: AgentEvent): void;
   /** Raw stderr lines (diagnostics; they also count as signs of life). */
@@ -67,6 +70,9 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentOutcome> 
     extra: { OUIJA_TASK_FILE: taskFile, OUIJA_RUN_DIR: runDir },
   });
 
+  // Under a sandbox the agent writes only its worktree (cwd), this run's directory and the card's state.
+  const launch = sandboxedInvocation(options.sandbox, { command, args }, { cwd: task.worktree, writable: [runDir, stateDir], pathVariable: env.PATH });
+
   let events = 0;
   let result: Extract<AgentEvent, { type: 'result' }> | undefined;
   let session: string | undefined;
@@ -80,8 +86,8 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentOutcome> 
   };
 
   const exit = await runAgentProcess({
-    command,
-    args,
+    command: launch.command,
+    args: launch.args,
     cwd: task.worktree,
     env,
     pidFile: options.pidFile,
@@ -90,7 +96,8 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentOutcome> 
     killGraceMs: options.killGraceMs,
     onLine: (line, stream) => (stream === 'stdout' ? onStdout(line) : options.onStderr?.(line)),
   });
-  if (exit.exitCode !== 0) throw new AgentExitError(exit.exitCode, exit.signal, exit.stderrTail);
+  // A CLI that exits non-zero may still have said why in its result line (Claude Code does, on provider errors).
+  if (exit.exitCode !== 0) throw new AgentExitError(exit.exitCode, exit.signal, result?.isError ? `${result.summary}\n${exit.stderrTail}`.trim().slice(0, 2000) : exit.stderrTail);
   if (result?.isError) throw new AgentExitError(0, null, `the agent reported an error: ${result.summary}`.slice(0, 2000));
 
   const outcome: AgentOutcome = { exitCode: 0, summary: result?.summary ?? '', events };

@@ -16,6 +16,7 @@ import {
   getAgentRun,
   getBoard,
   listComments,
+  MIGRATIONS,
   migrateToLatest,
   moveCard,
   recordDelivery,
@@ -51,7 +52,7 @@ describe('PGlite (embedded) in a data directory', () => {
     async () => {
       expect(connection!.kind).toBe('pglite');
       expect(connection!.location).toBe(join(dataDir!, 'pglite'));
-      expect(firstMigration).toEqual(['0001_initial']);
+      expect(firstMigration).toEqual(Object.keys(MIGRATIONS));
       expect(await migrateToLatest(connection!.db)).toEqual([]);
       await createBoard(connection!.db, { id: 'kept', name: 'Kept', repo: '/srv/kept.git' });
       await connection!.close();

@@ -64,9 +64,9 @@ test('a card run to review shows in deliveries, agent durations, cards by phase 
   }
 
   expect(value(samples, 'ouija_deliveries_total', { source: 'builtin', outcome: 'accepted' })).toBeGreaterThanOrEqual(1);
-  expect(value(samples, 'ouija_agent_run_duration_seconds_count', { agent: 'command', step: 'implement', outcome: 'succeeded' })).toBeGreaterThanOrEqual(1);
+  expect(value(samples, 'ouija_agent_run_duration_seconds_count', { agent: 'demo', step: 'implement', outcome: 'succeeded' })).toBeGreaterThanOrEqual(1);
   expect(value(samples, 'ouija_coordination_overhead_seconds_count', { ended: 'review' })).toBeGreaterThanOrEqual(1);
-  expect(value(samples, 'ouija_agent_run_duration_seconds_sum', { agent: 'command', step: 'implement', outcome: 'succeeded' })).toBeGreaterThan(0);
+  expect(value(samples, 'ouija_agent_run_duration_seconds_sum', { agent: 'demo', step: 'implement', outcome: 'succeeded' })).toBeGreaterThan(0);
 
   // The SDK's own metrics, appended from its loopback exporter.
   expect(samples.some((s) => s.name.startsWith('temporal_'))).toBe(true);

@@ -6,6 +6,10 @@ import { ConfigError, type ADAPTER_NAMES, type AgentProfile } from '../../../con
 import type { AgentAdapter } from '../adapter';
 import { commandAdapter } from '../command-adapter';
 import { demoAgentCommand } from '../demo';
+import { aiderAdapter } from './aider';
+import { claudeCodeAdapter } from './claude-code';
+import { codexAdapter } from './codex';
+import { geminiAdapter } from './gemini';
 
 type AdapterName = (typeof ADAPTER_NAMES)[number];
 type AdapterFactory = (profile: AgentProfile) => AgentAdapter;
@@ -19,6 +23,10 @@ const factories: Partial<Record<AdapterName, AdapterFactory>> = {
     if (!profile.command) throw new ConfigError('the "command" adapter needs "command": the program to start');
     return commandAdapter({ command: profile.command, args: profile.args });
   },
+  'claude-code': claudeCodeAdapter,
+  codex: codexAdapter,
+  gemini: geminiAdapter,
+  aider: aiderAdapter,
 };
 
 export function createAdapter(profile: AgentProfile): AgentAdapter {
