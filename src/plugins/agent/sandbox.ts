@@ -45,10 +45,31 @@ export function sandboxedInvocation(
   const plan: SandboxPlan = {
     cwd: paths.cwd,
     writable: [...paths.writable, ...git.writable],
-    readOnly: git.readOnly,
+    readOnly: [...programsUnderTmp(invocation), ...git.readOnly],
     hidden: settings.hidden ?? [],
   };
   return { command: findBwrap(paths.pathVariable), args: bwrapArgs(plan, invocation.command, invocation.args) };
+}
+
+/**
+ * The private /tmp would hide an agent program that lives under /tmp (Ouija itself checked out there, as CI
+ * does): the top-level /tmp entry holding each absolute program path is shown again, read-only, as everything
+ * outside /tmp already is.
+ */
+function programsUnderTmp(invocation: { command: string; args: string[] }): string[] {
+  const tops = new Set<string>();
+  for (const candidate of [invocation.command, ...invocation.args]) {
+    if (!isAbsolute(candidate)) continue;
+    let real: string;
+    try {
+      real = realpathSync(candidate);
+    } catch {
+      continue;
+    }
+    const [, top, entry] = real.split(sep);
+    if (top === 'tmp' && entry) tops.add(join(sep, top, entry));
+  }
+  return [...tops];
 }
 
 /**
