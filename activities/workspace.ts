@@ -1,7 +1,8 @@
 /** Workspace activities (git queue): thin adapters from effects to the git plugin and the forge. */
 import { ApplicationFailure } from '@temporalio/common';
 import { assertRepoAllowed, RepoNotAllowedError } from '../src/core/repos';
-import { NonRetryableGitError, type Workspaces } from '../src/plugins/git';
+import type { CardInfo } from '../src/core/types';
+import { NonRetryableGitError, type SecretGitConfig, type Workspaces } from '../src/plugins/git';
 import type { Forge } from '../src/plugins/git/forges/types';
 import { log as defaultLog, type Logger } from '../src/log';
 import { activityLogger } from './logger';
@@ -9,7 +10,10 @@ import type { WorkspaceActivities } from './types';
 
 export interface WorkspaceActivityDeps {
   workspaces: Workspaces;
-  forge: Forge;
+  /** The card's forge: the local one for built-in cards, GitHub's for GitHub issues. */
+  forgeFor(card: CardInfo): Forge;
+  /** Credentials git needs to push the card's branch (an https auth header for GitHub), if any. */
+  pushSecretsFor?(card: CardInfo): SecretGitConfig | undefined;
   allowedRepos: readonly string[];
   /** Base logger (default: Ouija's); lines carry the card and activity context. */
   log?: Logger;
@@ -42,8 +46,14 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps): Workspac
     async publish({ card, workspace }) {
       assertRepoAllowed(card.repo, deps.allowedRepos);
       // The lease is the remote sha this run last saw: a push from a stale attempt is rejected, not forced.
-      const { remoteSha } = await deps.workspaces.push({ path: workspace.path, repo: card.repo, branch: workspace.branch, expectedRemoteSha: workspace.remoteSha });
-      const review = await deps.forge.openOrUpdateReview({ card, branch: workspace.branch, headSha: remoteSha, title: card.title, body: card.body });
+      const { remoteSha } = await deps.workspaces.push({
+        path: workspace.path,
+        repo: card.repo,
+        branch: workspace.branch,
+        expectedRemoteSha: workspace.remoteSha,
+        secretConfig: deps.pushSecretsFor?.(card),
+      });
+      const review = await deps.forgeFor(card).openOrUpdateReview({ card, branch: workspace.branch, headSha: remoteSha, title: card.title, body: card.body });
       activityLogger(base).info({ branch: workspace.branch, remoteSha, review: review.url }, 'branch pushed, review request open');
       return { kind: 'publish', review, remoteSha };
     },

@@ -40,6 +40,38 @@ const agentSchema = agentProfileSchema.extend({
   maxConcurrent: z.number().int().positive().default(2),
 });
 
+const roleNamesSchema = z.array(z.string().min(1)).min(1);
+
+/** GitHub as board (issues are cards; labels or a Projects v2 Status field are columns) and as forge. */
+const githubSchema = z.object({
+  apiUrl: z.string().url().default('https://api.github.com'),
+  /** Clone URL template; `{owner}` and `{repo}` are filled in. */
+  cloneUrl: z.string().min(1).default('https://github.com/{owner}/{repo}.git'),
+  /** Per repository clone URL (`{"acme/widgets": "/srv/git/widgets.git"}`); wins over the template. */
+  repoUrls: z.record(z.string().regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9_.-]+$/), z.string().min(1)).default({}),
+  /** Repositories (`owner/repo`) whose issues are cards. */
+  repos: z.array(z.string().regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9_.-]+$/, 'expected owner/repo')).default([]),
+  /** Labels that place an issue in a column; compared case-insensitively, as GitHub does. */
+  labels: z
+    .object({ working: z.string().min(1).default('ouija'), review: z.string().min(1).default('ouija:review'), done: z.string().min(1).default('ouija:done') })
+    .default({ working: 'ouija', review: 'ouija:review', done: 'ouija:done' }),
+  /** A Projects v2 board whose single-select field's option names map onto column roles. */
+  project: z
+    .object({
+      owner: z.string().min(1),
+      number: z.number().int().positive(),
+      statusField: z.string().min(1).default('Status'),
+      columns: z
+        .object({ working: roleNamesSchema.default(['In Progress']), review: roleNamesSchema.default(['In Review']), done: roleNamesSchema.default(['Done']) })
+        .default({ working: ['In Progress'], review: ['In Review'], done: ['Done'] }),
+    })
+    .optional(),
+  /** What finishes a card: an approving review, or only the merge. */
+  doneOn: z.enum(['approved', 'merged']).default('approved'),
+  /** How often to compare GitHub with the workflows (missed webhooks); 0 = never. */
+  reconcileIntervalMs: z.number().int().min(0).default(60_000),
+});
+
 const fileSchema = z.object({
   dataDir: z.string().optional(),
   port: z.number().int().min(0).max(65535).optional(),
@@ -56,9 +88,15 @@ const fileSchema = z.object({
   stepAgents: z.record(z.string(), z.string()).default({}),
   /** Per board: `{"<board id>": {"agent": "codex", "stepAgents": {...}}}`. */
   boards: z.record(z.string(), z.object({ agent: z.string().optional(), stepAgents: z.record(z.string(), z.string()).default({}) })).default({}),
+  github: githubSchema.optional(),
   webhooks: z.object({ maxBodyBytes: z.number().int().positive().default(25 * 1024 * 1024) }).default({ maxBodyBytes: 25 * 1024 * 1024 }),
+  /** How often to compare the built-in board with the workflows (a card moved without its event); 0 = never. */
+  reconcileIntervalMs: z.number().int().min(0).default(60_000),
 });
 
+export type GithubSettings = z.infer<typeof githubSchema>;
+/** The `github` section with every default: for a webhook secret set without a `github` section. */
+export const GITHUB_DEFAULTS: GithubSettings = githubSchema.parse({});
 export type AgentSettings = z.infer<typeof agentSchema>;
 export type AgentProfile = z.infer<typeof agentProfileSchema>;
 
@@ -67,7 +105,7 @@ export interface OuijaConfig extends Omit<z.infer<typeof fileSchema>, 'dataDir' 
   dataDir: string;
   port: number;
   databaseUrl?: string;
-  secrets: { builtinWebhook?: string };
+  secrets: { builtinWebhook?: string; githubWebhook?: string; githubToken?: string };
 }
 
 export class ConfigError extends Error {
@@ -104,11 +142,17 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv; ove
       namespace: cfg.temporal.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default',
     },
     databaseUrl: options.overrides?.databaseUrl ?? env.DATABASE_URL,
-    secrets: { builtinWebhook: options.overrides?.secrets?.builtinWebhook ?? env.OUIJA_BUILTIN_WEBHOOK_SECRET },
+    secrets: {
+      builtinWebhook: options.overrides?.secrets?.builtinWebhook ?? env.OUIJA_BUILTIN_WEBHOOK_SECRET,
+      githubWebhook: options.overrides?.secrets?.githubWebhook ?? env.OUIJA_GITHUB_WEBHOOK_SECRET,
+      githubToken: options.overrides?.secrets?.githubToken ?? env.GITHUB_TOKEN,
+    },
   };
 }
 
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+export type DeepPartial<T> = {
+  [K in keyof T]?: NonNullable<T[K]> extends unknown[] ? T[K] : NonNullable<T[K]> extends object ? DeepPartial<NonNullable<T[K]>> : T[K];
+};
 
 function stripSecrets(overrides: DeepPartial<OuijaConfig>): Record<string, unknown> {
   const { secrets: _secrets, databaseUrl: _url, ...rest } = overrides;

@@ -56,3 +56,14 @@ export function setSdkMetricsUrl(url: string | undefined): void {
 export function getSdkMetricsUrl(): string | undefined {
   return sdkMetricsUrl;
 }
+
+export const reconcileSignalled = new Counter({
+  name: 'ouija_reconcile_signalled_total',
+  help: 'Cards the reconciler found out of step with their board column and signalled (each one a webhook that never arrived), by board source and column role.',
+  labelNames: ['source', 'role'] as const,
+  registers: [registry],
+});
+
+export function countReconcileSignalled(source: string, role: string): void {
+  reconcileSignalled.inc({ source, role });
+}

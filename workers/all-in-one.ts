@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { createAgentActivities, createBoardActivities, createNotifyActivities, createWorkspaceActivities } from '../activities';
-import { agentFor, type OuijaConfig } from '../src/config';
+import { agentFor, GITHUB_DEFAULTS, type OuijaConfig } from '../src/config';
 import { connectDatabase, migrateToLatest, type Database } from '../src/db';
 import { createHttpApp } from '../src/http/app';
 import type { IngestDeps } from '../src/ingest';
@@ -20,7 +20,10 @@ import { createAdapter } from '../src/plugins/agent/adapters';
 import { createWorkspaces } from '../src/plugins/git';
 import { localForge } from '../src/plugins/git/forges/local';
 import { builtinBoardClient, builtinWebhookProvider } from '../src/plugins/kanban/builtin';
+import { githubWebhookProvider } from '../src/plugins/kanban/github/webhook';
 import { logNotifier } from '../src/plugins/notify/log-notifier';
+import { startBoardReconcilers, type Reconciler } from '../src/reconcile';
+import { forgeSelector, githubOutbound } from './github';
 import { ALL_QUEUES, installRuntime, startWorkers, type QueueName, type RunningWorkers } from './queues';
 
 export interface StartOuijaOptions {
@@ -42,6 +45,8 @@ export interface RunningOuija {
   workers: RunningWorkers | null;
   /** e.g. http://127.0.0.1:3000 when serving HTTP. */
   url: string | null;
+  /** Board reconcilers (missed webhooks), running with the HTTP front end when their interval is > 0. */
+  reconcilers: Reconciler[];
   stop(): Promise<void>;
 }
 
@@ -75,6 +80,8 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
       },
     };
 
+    const github = githubOutbound(config, log);
+
     let workers: RunningWorkers | null = null;
     const queues = options.queues ?? ALL_QUEUES;
     if (queues.length > 0) {
@@ -90,7 +97,12 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
         workflowBundle: options.workflowBundle,
         log,
         activities: {
-          git: createWorkspaceActivities({ workspaces, forge: localForge(db), allowedRepos: config.repos.allow }),
+          git: createWorkspaceActivities({
+            workspaces,
+            forgeFor: forgeSelector(localForge(db), github),
+            pushSecretsFor: (card) => github?.pushSecretsFor(card),
+            allowedRepos: config.repos.allow,
+          }),
           agents: createAgentActivities({
             db,
             workspaces,
@@ -101,7 +113,7 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
             runsRoot: path.join(config.dataDir, 'runs'),
             privateDirs: [config.dataDir],
           }),
-          board: createBoardActivities({ builtin: builtinBoardClient(db) }),
+          board: createBoardActivities({ builtin: builtinBoardClient(db), ...(github ? { github: github.board } : {}) }),
           notify: createNotifyActivities(logNotifier(log)),
         },
       });
@@ -118,7 +130,10 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
         db,
         temporal,
         ingest,
-        providers: [builtinWebhookProvider(db, config.secrets.builtinWebhook)],
+        providers: [
+          builtinWebhookProvider(db, config.secrets.builtinWebhook),
+          ...(config.github || config.secrets.githubWebhook ? [githubWebhookProvider({ secret: config.secrets.githubWebhook, config: config.github ?? GITHUB_DEFAULTS, ...github?.lookups })] : []),
+        ],
         maxBodyBytes: config.webhooks.maxBodyBytes,
         log,
       });
@@ -133,7 +148,10 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
         server.closeAllConnections();
       }));
     }
-    return { db, databaseKind: database.kind, temporal, ingest, workers, url, stop };
+    // The front end owns the way in, so it also closes the gaps a lost webhook leaves; stopped before Temporal and Postgres.
+    const reconcilers = options.http ? startBoardReconcilers({ config, ingest, log }) : [];
+    stack.push(() => Promise.all(reconcilers.map((r) => r.stop())));
+    return { db, databaseKind: database.kind, temporal, ingest, workers, url, reconcilers, stop };
   } catch (err) {
     await stop();
     throw err;

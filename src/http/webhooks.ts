@@ -40,7 +40,7 @@ async function handle(deps: WebhookRouteDeps, provider: WebhookProvider, req: Re
   const log = deps.log.child({ source: provider.source, deliveryId });
   const reject = (status: number, reason: string) => rejectDelivery(deps, log, { source: provider.source, deliveryId, status, reason, bodyBytes: raw.length, remoteAddr: req.ip }, res);
 
-  if (!provider.verify(raw, req.headers)) return reject(401, 'signature missing or invalid');
+  if (!(await provider.verify(raw, req.headers))) return reject(401, 'signature missing or invalid');
   let event;
   try {
     event = await provider.toEvent(raw, req.headers);
@@ -52,7 +52,7 @@ async function handle(deps: WebhookRouteDeps, provider: WebhookProvider, req: Re
   }
   try {
     const outcome = await ingest(deps.ingest, event);
-    res.status(outcome.status === 'accepted' ? 200 : 202).json({ deliveryId: event.deliveryId, ...outcome });
+    res.status(outcome.status === 'accepted' ? 200 : (provider.ignoredStatus?.(event) ?? 202)).json({ deliveryId: event.deliveryId, ...outcome });
   } catch (err) {
     unavailable(log, res, err);
   }

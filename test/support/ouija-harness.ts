@@ -65,6 +65,8 @@ export async function startHarness(overrides: DeepPartial<OuijaConfig> = {}): Pr
       secrets: { builtinWebhook: WEBHOOK_SECRET },
       temporal: { namespace },
       repos: { allow: [remote] },
+      // Tests drive reconciliation themselves (test/integration/reconcile); a timer would race them.
+      reconcileIntervalMs: 0,
       ...overrides,
       agent: { heartbeatTimeoutMs: 10_000, silenceTimeoutMs: 5_000, maxAttempts: 2, ...overrides.agent },
     },

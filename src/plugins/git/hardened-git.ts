@@ -38,10 +38,39 @@ export interface HardenedGitOptions {
   baseDir: string;
   /** Git never looks for a repository at or above this directory (keeps an enclosing checkout's config out). */
   ceilingDir?: string;
+  /**
+   * Extra settings for this git only, passed in the environment (GIT_CONFIG_COUNT/KEY_n/VALUE_n) rather than
+   * as `-c` arguments, so a secret such as an auth header never shows in argv (`ps`, /proc, error messages).
+   */
+  secretConfig?: Readonly<Record<string, string>>;
 }
 
-export function hardenedGit({ baseDir, ceilingDir }: HardenedGitOptions): SimpleGit {
-  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' };
+/** `{ key: value }` settings as git's environment-variable config (same scope as `-c`). */
+export function gitConfigEnv(settings: Readonly<Record<string, string>>): Record<string, string> {
+  const entries = Object.entries(settings);
+  const env: Record<string, string> = entries.length > 0 ? { GIT_CONFIG_COUNT: String(entries.length) } : {};
+  entries.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
+  return env;
+}
+
+/**
+ * The setting that sends `Authorization` with git's requests to one https remote (and only to it: git matches
+ * `http.<url>.*` by scheme, host and path prefix). GitHub accepts a token as basic auth for `x-access-token`.
+ */
+export function githubHttpAuth(remoteUrl: string, token: string): Record<string, string> {
+  if (!remoteUrl.startsWith('https://')) return {}; // local paths (tests) and ssh need no header
+  const url = new URL(remoteUrl);
+  url.username = '';
+  url.password = '';
+  const basic = Buffer.from(`x-access-token:${token}`, 'utf8').toString('base64');
+  return { [`http.${url.href}.extraheader`]: `Authorization: Basic ${basic}` };
+}
+
+export function hardenedGit({ baseDir, ceilingDir, secretConfig = {} }: HardenedGitOptions): SimpleGit {
+  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', ...gitConfigEnv(secretConfig) };
   for (const name of PASSTHROUGH_ENV) {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
@@ -52,7 +81,8 @@ export function hardenedGit({ baseDir, ceilingDir }: HardenedGitOptions): Simple
     config: [...HARDENED_CONFIG],
     // simple-git refuses these `-c` keys by default because callers usually pass them through from users.
     // Ours are fixed values that *disable* the features, and no user text ever reaches an option position.
-    unsafe: { allowUnsafeHooksPath: true, allowUnsafeFsMonitor: true, allowUnsafeProtocolOverride: true },
+    // GIT_CONFIG_COUNT carries only Ouija's own settings (secretConfig), never user text.
+    unsafe: { allowUnsafeHooksPath: true, allowUnsafeFsMonitor: true, allowUnsafeProtocolOverride: true, allowUnsafeConfigEnvCount: Object.keys(secretConfig).length > 0 },
     allowEnvironment: Object.keys(env).filter((name) => name.startsWith('GIT_')),
     // By default simple-git resolves when git exits non-zero without stderr (`diff --quiet`, `--is-ancestor`).
     errors: (error, result) =>

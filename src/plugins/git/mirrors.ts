@@ -86,9 +86,9 @@ export class MirrorCache {
     return locks.run(mirrorPath, operation);
   }
 
-  /** A hardened git that never discovers a repository above the root. */
-  gitIn(dir: string): SimpleGit {
-    return hardenedGit({ baseDir: dir, ceilingDir: path.dirname(this.root) });
+  /** A hardened git that never discovers a repository above the root (secretConfig: see HardenedGitOptions). */
+  gitIn(dir: string, secretConfig?: Readonly<Record<string, string>>): SimpleGit {
+    return hardenedGit({ baseDir: dir, ceilingDir: path.dirname(this.root), secretConfig });
   }
 
   /** Mirror directories that exist now. */

@@ -25,13 +25,25 @@ export interface PrepareInput {
   baseBranch?: string;
 }
 
+/** Git settings that carry a secret (an https auth header, see `githubHttpAuth`): passed to git by environment. */
+export type SecretGitConfig = Readonly<Record<string, string>>;
+
+export interface PushInput {
+  path: string;
+  repo: string;
+  branch: string;
+  expectedRemoteSha: string | null;
+  /** For remotes that need credentials (GitHub over https); never reaches argv. */
+  secretConfig?: SecretGitConfig;
+}
+
 export interface Workspaces {
   prepare(input: PrepareInput): Promise<Workspace>;
   commitAll(input: { path: string; message: string }): Promise<{ committed: boolean; headSha: string }>;
   inspect(input: { path: string; baseSha: string }): Promise<{ headSha: string; commits: number; filesChanged: string[] }>;
-  push(input: { path: string; repo: string; branch: string; expectedRemoteSha: string | null }): Promise<{ remoteSha: string }>;
+  push(input: PushInput): Promise<{ remoteSha: string }>;
   cleanup(input: { cardKey: string; path: string }): Promise<void>;
-  remoteBranchSha(input: { repo: string; branch: string }): Promise<string | null>;
+  remoteBranchSha(input: { repo: string; branch: string; secretConfig?: SecretGitConfig }): Promise<string | null>;
 }
 
 export function createWorkspaces({ root }: { root: string }): Workspaces {
@@ -98,7 +110,7 @@ class GitWorkspaces implements Workspaces {
     return { headSha, commits, filesChanged: diff.split('\0').filter(Boolean) };
   }
 
-  async push({ path: worktree, repo, branch, expectedRemoteSha }: { path: string; repo: string; branch: string; expectedRemoteSha: string | null }) {
+  async push({ path: worktree, repo, branch, expectedRemoteSha, secretConfig }: PushInput) {
     assertSafeBranch(branch);
     if (expectedRemoteSha !== null) assertSha(expectedRemoteSha, 'expectedRemoteSha');
     const remote = parseRemote(repo);
@@ -111,10 +123,11 @@ class GitWorkspaces implements Workspaces {
     try {
       // An empty lease value means "the branch must not exist yet".
       const lease = `--force-with-lease=${ref}:${expectedRemoteSha ?? ''}`;
-      await git.raw(['push', '--quiet', '--no-verify', lease, '--', remote.url, `${headSha}:${ref}`]);
+      const pushGit = secretConfig ? this.mirrors.gitIn(path.resolve(worktree), secretConfig) : git;
+      await pushGit.raw(['push', '--quiet', '--no-verify', lease, '--', remote.url, `${headSha}:${ref}`]);
     } catch (err) {
       // Decide by where the remote is now, not by parsing git's message.
-      const actual = await this.remoteBranchSha({ repo, branch }).catch(() => {
+      const actual = await this.remoteBranchSha({ repo, branch, secretConfig }).catch(() => {
         throw err;
       });
       if (actual !== headSha) {
@@ -148,11 +161,11 @@ class GitWorkspaces implements Workspaces {
     await fs.rm(expected, { recursive: true, force: true });
   }
 
-  async remoteBranchSha({ repo, branch }: { repo: string; branch: string }): Promise<string | null> {
+  async remoteBranchSha({ repo, branch, secretConfig }: { repo: string; branch: string; secretConfig?: SecretGitConfig }): Promise<string | null> {
     assertSafeBranch(branch);
     const remote = parseRemote(repo);
     const ref = `refs/heads/${branch}`;
-    const out = await this.mirrors.gitIn(this.root).raw(['ls-remote', '--', remote.url, ref]);
+    const out = await this.mirrors.gitIn(this.root, secretConfig).raw(['ls-remote', '--', remote.url, ref]);
     for (const line of out.split('\n')) {
       const [sha, name] = line.split('\t');
       if (name === ref && sha) return sha;

@@ -12,9 +12,11 @@ export interface WebhookProvider {
   /** The delivery ID as the sender names it, read before verification so even rejections are logged with it. */
   deliveryId(headers: IncomingHttpHeaders): string | undefined;
   /** Constant-time check of the signature over the raw bytes. False → 401. */
-  verify(rawBody: Buffer, headers: IncomingHttpHeaders): boolean;
+  verify(rawBody: Buffer, headers: IncomingHttpHeaders): boolean | Promise<boolean>;
   /** Parse a verified body. Throws MalformedPayloadError → 400. */
   toEvent(rawBody: Buffer, headers: IncomingHttpHeaders): Promise<InboundEvent>;
+  /** The status for an event that was not accepted (ignored or duplicate), when the sender expects other than 202. */
+  ignoredStatus?(event: InboundEvent): number | undefined;
 }
 
 export interface BoardClient {
