@@ -25,7 +25,7 @@ export async function devCommand(): Promise<void> {
   const lines = [
     '',
     'Ouija is running. Ctrl-C stops all of it.',
-    `  HTTP           ${running.url}   (POST /webhooks/<provider>, /api/…, GET /healthz, /readyz)`,
+    `  HTTP           ${running.url}   (POST /webhooks/<provider>, /api/…, GET /healthz, /readyz, /metrics)`,
     `  Temporal       ${temporal.address}${temporal.embedded ? ' (embedded dev server)' : ''}`,
     `  Temporal UI    ${temporal.uiUrl ?? '(not known; set OUIJA_TEMPORAL_UI_URL)'}`,
     `  Postgres       ${running.databaseKind === 'pglite' ? `embedded PGlite in ${config.dataDir}/pglite` : 'DATABASE_URL'}`,
