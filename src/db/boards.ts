@@ -73,7 +73,24 @@ type Db = Kysely<Database>;
 // ---------------------------------------------------------------------------------------------
 // Boards and columns
 
+/**
+ * Creates a board with its columns. Without an `id`, one is generated (`b<n>`); a generated id can collide
+ * with one a client chose earlier, so a collision just draws the next one.
+ */
 export async function createBoard(
+  db: Db,
+  input: { id?: string; name: string; repo: string; baseBranch?: string; columns?: readonly ColumnSpec[] },
+): Promise<Board> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await insertBoard(db, input);
+    } catch (error) {
+      if (input.id !== undefined || !isUniqueViolation(error) || attempt >= 20) throw error;
+    }
+  }
+}
+
+async function insertBoard(
   db: Db,
   input: { id?: string; name: string; repo: string; baseBranch?: string; columns?: readonly ColumnSpec[] },
 ): Promise<Board> {

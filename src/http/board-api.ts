@@ -39,7 +39,17 @@ const newBoard = z.object({
   repo: z.string().min(1).max(500),
   baseBranch: z.string().regex(/^[A-Za-z0-9._/-]{1,100}$/).optional(),
 });
-const newCard = z.object({ title: z.string().min(1).max(1000), body: z.string().max(1_000_000).default('') });
+/** Postgres text cannot hold NUL, and a card travels in every workflow input: refuse it up front. */
+const noNul = (text: string) => !text.includes('\u0000');
+/**
+ * A card's body travels in the workflow's input and in every effect: GitHub's own limit (65,536 characters) keeps
+ * histories far from Temporal's payload limits.
+ */
+export const MAX_CARD_BODY = 65_536;
+const newCard = z.object({
+  title: z.string().min(1).max(1000).refine(noNul, 'title may not contain NUL characters'),
+  body: z.string().max(MAX_CARD_BODY).refine(noNul, 'body may not contain NUL characters').default(''),
+});
 const move = z.object({ column: z.string().min(1).max(64), expectedVersion: z.number().int().positive() });
 const approve = z.object({ by: z.string().max(200).optional() });
 const changes = z.object({
@@ -48,7 +58,14 @@ const changes = z.object({
 
 export function boardApiRouter(deps: BoardApiDeps): express.Router {
   const router = express.Router();
-  router.use(express.json({ limit: '2mb' }));
+  router.use(express.json({ limit: '256kb' }));
+  // Body-parser errors (too large, not JSON) answered as JSON like every other error of this API.
+  router.use((err: unknown, _req: Request, res: Response, next: express.NextFunction) => {
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.too.large') return void res.status(413).json({ error: 'request body too large' });
+    if (e.status && e.status >= 400 && e.status < 500) return void res.status(400).json({ error: e.message ?? 'unreadable request body' });
+    next(err);
+  });
   const { db } = deps;
 
   router.post('/api/boards', route(deps, async (req, res) => {

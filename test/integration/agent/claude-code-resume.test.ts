@@ -16,10 +16,10 @@ import { log } from '../../../src/log';
 import { TASK_QUEUES } from '../../../workflows/messages';
 import { startOuija, type RunningOuija } from '../../../workers/all-in-one';
 import type { AgentHeartbeat } from '../../../activities/agent';
+import { cliBinary, moveToWork, startCliHarness, stopCliHarness } from '../../support/agent-cli';
 import { startFakeAnthropic, userText, workingDirectory, type ContentBlock, type FakeAnthropic } from '../../support/fake-providers/anthropic';
-import { startHarness, type Harness } from '../../support/ouija-harness';
+import type { Harness } from '../../support/ouija-harness';
 
-const CLAUDE = path.resolve(__dirname, '../../../node_modules/.bin/claude');
 const AGENT_WORKER = path.resolve(__dirname, '../../histories/agent-worker.ts');
 
 let fake: FakeAnthropic;
@@ -27,24 +27,18 @@ let h: Harness;
 let doomed: ChildProcess | undefined;
 let replacement: RunningOuija | undefined;
 beforeAll(async () => {
-  fake = await startFakeAnthropic();
-  h = await startHarness({
-    agent: {
-      adapter: 'claude-code',
-      command: CLAUDE,
-      env: { ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_API_KEY: 'test' },
-      // A short heartbeat timeout makes the retry come within seconds of the crash.
-      heartbeatTimeoutMs: 3_000,
-      silenceTimeoutMs: 60_000,
-      maxAttempts: 2,
-    },
-  });
+  ({ fake, h } = await startCliHarness(startFakeAnthropic, ({ url }) => ({
+    adapter: 'claude-code',
+    command: cliBinary('claude'),
+    env: { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: 'test' },
+    // A short heartbeat timeout makes the retry come within seconds of the crash.
+    heartbeatTimeoutMs: 3_000,
+  })));
 });
 afterAll(async () => {
   if (doomed && doomed.exitCode === null && doomed.signalCode === null) doomed.kill('SIGKILL');
   await replacement?.stop();
-  await h?.stop();
-  await fake?.close();
+  await stopCliHarness({ fake, h });
 });
 
 test('worker killed mid-run → the retried attempt runs claude --resume <first session> and keeps the earlier work', async () => {
@@ -56,8 +50,7 @@ test('worker killed mid-run → the retried attempt runs claude --resume <first 
 
   fake.holdToolResults = true;
   const c = await h.newCard('Survive a crash (canary-crash-9d1e)', 'Write the greeting file.');
-  const moved = await h.api('POST', `/api/cards/${c.cardId}/move`, { column: 'in-progress', expectedVersion: c.version });
-  expect(moved.body.dispatch.status).toBe('accepted');
+  await moveToWork(h, c);
 
   // Claude Code has written its first file and waits for the model; its session ID is in a heartbeat.
   await until(async () => fake.written.length === 1 && fake.messageRequests().length === 2, 'the first tool result to reach the fake');

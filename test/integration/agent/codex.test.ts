@@ -3,38 +3,26 @@
  * `codex` adapter, and a fake Responses API (test/support/fake-providers/openai-responses.ts) that scripts the
  * model's side. Codex itself runs its tools: the file on the branch was written by its apply_patch tool.
  */
-import path from 'node:path';
 import { listAgentRuns } from '../../../src/db';
-import { commitsAhead, git } from '../../../src/cli/local-repo';
-import type { CardState } from '../../../src/core/types';
+import { cliBinary, DOOMED_CANARY, expectRevisionPrompt, failOnProvider, pushedFile, reviseOnce, startCliHarness, stopCliHarness, workToReview } from '../../support/agent-cli';
 import { startFakeResponses, userText, workingDirectory, type FakeResponses, type ResponsesRequest } from '../../support/fake-providers/openai-responses';
-import { startHarness, type Harness } from '../../support/ouija-harness';
-
-const CODEX = path.resolve(__dirname, '../../../node_modules/.bin/codex');
+import type { Harness } from '../../support/ouija-harness';
 
 let fake: FakeResponses;
 let h: Harness;
 beforeAll(async () => {
-  fake = await startFakeResponses();
-  h = await startHarness({
-    agent: {
-      adapter: 'codex',
-      command: CODEX,
-      // gpt-5.5: a slug Codex knows, so it offers apply_patch (and the adapter has its price).
-      model: 'gpt-5.5',
-      // The provider's URL and key reach the CLI only through its profile.
-      env: { CODEX_BASE_URL: fake.url, OPENAI_API_KEY: 'test' },
-      // No retries of a failing provider inside the CLI: the 500 test stays short.
-      args: ['-c', 'model_providers.ouija.request_max_retries=0', '-c', 'model_providers.ouija.stream_max_retries=0'],
-      silenceTimeoutMs: 60_000,
-      maxAttempts: 2,
-    },
-  });
+  ({ fake, h } = await startCliHarness(startFakeResponses, ({ url }) => ({
+    adapter: 'codex',
+    command: cliBinary('codex'),
+    // gpt-5.5: a slug Codex knows, so it offers apply_patch (and the adapter has its price).
+    model: 'gpt-5.5',
+    // The provider's URL and key reach the CLI only through its profile.
+    env: { CODEX_BASE_URL: url, OPENAI_API_KEY: 'test' },
+    // No retries of a failing provider inside the CLI: the 500 test stays short.
+    args: ['-c', 'model_providers.ouija.request_max_retries=0', '-c', 'model_providers.ouija.stream_max_retries=0'],
+  })));
 });
-afterAll(async () => {
-  await h?.stop();
-  await fake?.close();
-});
+afterAll(() => stopCliHarness({ fake, h }));
 afterEach(() => {
   fake.mode = 'ok';
 });
@@ -44,25 +32,15 @@ function callsFrom(worktree: string): ResponsesRequest[] {
   return fake.responseRequests().filter((body) => workingDirectory(body) === worktree);
 }
 
-async function moveToWork(cardId: string, version: number): Promise<void> {
-  const moved = await h.api('POST', `/api/cards/${cardId}/move`, { column: 'in-progress', expectedVersion: version });
-  expect(moved.body.dispatch.status).toBe('accepted');
-}
-
 test('card → the real Codex writes a file with apply_patch → committed, pushed, Review; usage and cost recorded; then a revision round', async () => {
   const c = await h.newCard('Add a greeting (canary-title-5d1e)', 'Say hello to the team.');
-  await moveToWork(c.cardId, c.version);
-  // Failed counts as settled too: a broken run fails at once instead of timing out.
-  const review = await h.waitFor(c.cardKey, (s) => s.phase === 'review' || s.phase === 'failed', 'review');
-  expect(review.phase).toBe('review');
-  const { branch, path: worktree } = review.workspace!;
+  const review = await workToReview(h, c);
+  const worktree = review.workspace!.path;
 
   // The file Codex was told to create, in its working directory, is on the remote branch.
   const [written] = fake.written.filter((file) => file.path.startsWith(`${worktree}/`));
   expect(written).toMatchObject({ tool: 'apply_patch' });
-  const relative = path.relative(worktree, written!.path);
-  expect(await git(h.remote, 'show', `refs/heads/${branch}:${relative}`)).toMatch(/^Hello from Codex/);
-  expect(await git(h.remote, 'rev-parse', `refs/heads/${branch}`)).toBe(review.review!.headSha);
+  expect(await pushedFile(h, review, written!.path)).toMatch(/^Hello from Codex/);
 
   // The prompt carried the card; the CLI called the Responses API, with the profile's key, and nothing else.
   const calls = callsFrom(worktree);
@@ -78,33 +56,16 @@ test('card → the real Codex writes a file with apply_patch → committed, push
   expect(run!.costUsd).toBeCloseTo(0.0112, 6);
 
   // Changes requested: the reviewer's words reach the CLI's prompt, and its new file lands on the same branch.
-  const before = await commitsAhead(h.remote, branch);
-  const asked = await h.api('POST', `/api/cards/${c.cardId}/request-changes`, { comments: [{ author: 'bob', body: 'Please also mention the weather (canary-7f3a)' }] });
-  expect(asked.body.dispatch.status).toBe('accepted');
-  const second = await h.waitFor(c.cardKey, (s) => s.phase === 'review' && s.round === 1, 'second review');
-  expect(second.workspace!.branch).toBe(branch);
-  expect(await commitsAhead(h.remote, branch)).toBeGreaterThan(before);
+  await reviseOnce(h, c, review);
   const revision = callsFrom(worktree).slice(2);
   expect(revision).toHaveLength(2);
-  expect(userText(revision[0]!)).toContain('canary-7f3a');
-  expect(userText(revision[0]!)).toContain('revision round 1');
-  const runs = await listAgentRuns(h.database.db, { cardKey: c.cardKey });
-  expect(runs.map((r) => r.outcome)).toEqual(['succeeded', 'succeeded']);
+  expectRevisionPrompt(userText(revision[0]!));
 });
 
 test('the provider answers 500: Codex reports turn.failed and exits 1, the step is retried per policy, then the card fails', async () => {
   fake.mode = 'error500';
-  const c = await h.newCard('Doomed by the provider (canary-500)', '');
-  await moveToWork(c.cardId, c.version);
-  const final: CardState = await h.ouija.temporal.workflow.getHandle(c.workflowId).result();
-  expect(final.phase).toBe('failed');
-
   // maxAttempts 2: two attempts, each a real CLI run whose one call got a 500.
-  const runs = await listAgentRuns(h.database.db, { cardKey: c.cardKey });
-  expect(runs.map((r) => [r.attempt, r.outcome, r.exitCode])).toEqual([
-    [1, 'failed', 1],
-    [2, 'failed', 1],
-  ]);
-  expect(fake.responseRequests().filter((body) => userText(body).includes('canary-500'))).toHaveLength(2);
+  const runs = await failOnProvider(h);
+  expect(fake.responseRequests().filter((body) => userText(body).includes(DOOMED_CANARY))).toHaveLength(2);
   expect(runs.every((r) => r.tokensIn === null && r.costUsd === null)).toBe(true);
 });

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { startRecordingServer, writeSse, type RecordedRequest } from './recording-server';
+import { answer500, greetingFile, startRecordingServer, writeSse, type RecordedRequest } from './recording-server';
 
 export type { RecordedRequest } from './recording-server';
 
@@ -42,10 +42,8 @@ export type ContentBlock =
 
 const USAGE = { input_tokens: 1200, output_tokens: 80 };
 
-/** The file the n-th `Write` of this server's life creates: a new one each time, so every step changes something. */
-function scriptedFile(n: number): { name: string; content: string } {
-  return { name: n === 0 ? 'hello.txt' : `hello-${n}.txt`, content: `Hello from Claude Code (${n})\n` };
-}
+/** The file the n-th `Write` of this server's life creates. */
+const scriptedFile = greetingFile('Claude Code');
 
 export async function startFakeAnthropic(): Promise<FakeAnthropic> {
   const held: http.ServerResponse[] = [];
@@ -66,11 +64,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
   const server = await startRecordingServer((request, res) => {
     if (!isMessagesCall(request)) return false;
     const body = request.body as MessagesRequest;
-    if (fake.mode === 'error500') {
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'Internal server error (fake)' } }));
-      return true;
-    }
+    if (fake.mode === 'error500') return answer500(res, { type: 'error', error: { type: 'api_error', message: 'Internal server error (fake)' } });
     // Unique across servers: a resumed session replays ids an earlier server handed out.
     const id = `msg_fake_${randomUUID()}`;
     if (lastUserTurnIsToolResult(body)) {

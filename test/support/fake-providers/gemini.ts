@@ -6,7 +6,7 @@
  * gets a final text. Every request is recorded for the test to inspect.
  */
 import type { RecordedRequest } from './recording-server';
-import { startRecordingServer, writeSse } from './recording-server';
+import { answer500, greetingFile, startRecordingServer, writeSse } from './recording-server';
 
 export interface FakeGeminiOptions {
   /** The file the n-th `write_file` (counted from 0 across this server's life) creates, relative to the cwd. */
@@ -37,7 +37,7 @@ export interface GenerateRequest {
 export const USAGE = { promptTokenCount: 1000, cachedContentTokenCount: 200, candidatesTokenCount: 50 };
 
 export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<FakeGemini> {
-  const file = options.file ?? ((n: number) => ({ name: n === 0 ? 'hello.txt' : `hello-${n}.txt`, content: `Hello from Gemini (${n})\n` }));
+  const file = options.file ?? greetingFile('Gemini');
   const finalMessage = options.finalMessage ?? 'Done: I wrote the file.';
   let responses = 0;
 
@@ -52,11 +52,7 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
 
   const server = await startRecordingServer((request, res) => {
     if (!isGenerateCall(request)) return false;
-    if (fake.mode === 'error500') {
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 500, message: 'Internal error (fake)', status: 'INTERNAL' } }));
-      return true;
-    }
+    if (fake.mode === 'error500') return answer500(res, { error: { code: 500, message: 'Internal error (fake)', status: 'INTERNAL' } });
     const body = request.body as GenerateRequest;
     const model = /\/models\/([^:/]+):/.exec(request.url)?.[1] ?? 'unknown';
     let parts: unknown[];

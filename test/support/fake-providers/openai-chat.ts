@@ -6,7 +6,7 @@
  * Every request is recorded for the test to inspect.
  */
 import type { RecordedRequest } from './recording-server';
-import { startRecordingServer } from './recording-server';
+import { answer500, greetingFile, startRecordingServer } from './recording-server';
 
 export interface FakeChatOptions {
   /** The file the n-th completion (counted from 0 across this server's life) creates, relative to the repo root. */
@@ -36,7 +36,7 @@ export const USAGE = { prompt_tokens: 1200, completion_tokens: 80 };
 export const PROSE = 'I created the file as asked.';
 
 export async function startFakeChat(options: FakeChatOptions = {}): Promise<FakeChat> {
-  const file = options.file ?? ((n: number) => ({ name: n === 0 ? 'hello.txt' : `hello-${n}.txt`, content: `Hello from Aider (${n})\n` }));
+  const file = options.file ?? greetingFile('Aider');
   let completions = 0;
 
   const fake: FakeChat = {
@@ -50,11 +50,7 @@ export async function startFakeChat(options: FakeChatOptions = {}): Promise<Fake
 
   const server = await startRecordingServer((request, res) => {
     if (!isChatCall(request)) return false;
-    if (fake.mode === 'error500') {
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { type: 'server_error', message: 'Internal server error (fake)' } }));
-      return true;
-    }
+    if (fake.mode === 'error500') return answer500(res, { error: { type: 'server_error', message: 'Internal server error (fake)' } });
     const body = request.body as ChatRequest;
     const { name, content } = file(fake.written.length);
     fake.written.push(name);

@@ -8,7 +8,7 @@
  * Every response reports the same usage; every request is recorded for the test to inspect.
  */
 import type { RecordedRequest } from './recording-server';
-import { startRecordingServer, writeSse } from './recording-server';
+import { answer500, greetingFile, startRecordingServer, writeSse } from './recording-server';
 
 export interface FakeResponsesOptions {
   /** The file the n-th tool call (counted from 0 across this server's life) creates, relative to the cwd. */
@@ -42,7 +42,7 @@ export const USAGE = { input_tokens: 1000, cached_tokens: 200, output_tokens: 50
 const TOOL_OUTPUTS = new Set(['function_call_output', 'custom_tool_call_output']);
 
 export async function startFakeResponses(options: FakeResponsesOptions = {}): Promise<FakeResponses> {
-  const file = options.file ?? ((n: number) => ({ name: n === 0 ? 'hello.txt' : `hello-${n}.txt`, content: `Hello from Codex (${n})\n` }));
+  const file = options.file ?? greetingFile('Codex');
   const finalMessage = options.finalMessage ?? 'Done: I wrote the file.';
   let responses = 0;
 
@@ -57,11 +57,7 @@ export async function startFakeResponses(options: FakeResponsesOptions = {}): Pr
 
   const server = await startRecordingServer((request, res) => {
     if (!isResponsesCall(request)) return false;
-    if (fake.mode === 'error500') {
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { type: 'server_error', message: 'Internal server error (fake)' } }));
-      return true;
-    }
+    if (fake.mode === 'error500') return answer500(res, { error: { type: 'server_error', message: 'Internal server error (fake)' } });
     const body = request.body as ResponsesRequest;
     const id = `resp_fake_${++responses}`;
     if (body.input.some((item) => TOOL_OUTPUTS.has(String(item.type)))) {

@@ -69,3 +69,14 @@ export function writeSse(res: http.ServerResponse, events: Array<{ event?: strin
   for (const { event, data } of events) res.write(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
   res.end();
 }
+
+/** The file the n-th scripted write creates: a new one each time (hello.txt, hello-1.txt, …), so every step changes something. */
+export function greetingFile(from: string): (n: number) => { name: string; content: string } {
+  return (n) => ({ name: n === 0 ? 'hello.txt' : `hello-${n}.txt`, content: `Hello from ${from} (${n})\n` });
+}
+
+/** Answers the provider's JSON error with HTTP 500 (every fake's `error500` mode); true, for the route to return. */
+export function answer500(res: http.ServerResponse, error: unknown): true {
+  res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(error));
+  return true;
+}

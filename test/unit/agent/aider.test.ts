@@ -5,45 +5,26 @@
  */
 import fc from 'fast-check';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { AgentProfile } from '../../../src/config';
 import { aiderAdapter, aiderModel } from '../../../src/plugins/agent/adapters/aider';
-import type { AgentEvent, AgentTask } from '../../../src/plugins/agent/protocol';
+import type { AgentEvent } from '../../../src/plugins/agent/protocol';
+import { agentStreams, baseProfile, expectParseNeverThrows, parseLinesWith, scratchRunContext, task } from './adapter-test-kit';
 
-const FIXTURES = path.join(__dirname, '../../fixtures/agent-streams/aider');
+const streams = agentStreams('aider');
 
 function profile(overrides: Partial<AgentProfile> = {}): AgentProfile {
-  return { adapter: 'aider', args: [], passEnv: [], env: {}, silenceTimeoutMs: 60_000, sandbox: 'none', ...overrides };
+  return baseProfile('aider', { sandbox: 'none', ...overrides });
 }
 
-const task: AgentTask = {
-  cardKey: 'builtin:b1:7',
-  title: '--help me add a greeting',
-  body: 'Say hello to the team.',
-  step: 'implement',
-  stepIndex: 0,
-  round: 1,
-  feedback: [{ author: 'bob', body: 'Mention the weather too.' }],
-  branch: 'ouija/7-add-a-greeting',
-  worktree: '/work/tree',
-};
-
-let scratch: string;
-let ctx: { taskFile: string; runDir: string; stateDir: string };
-beforeEach(() => {
-  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'aider-adapter-'));
-  ctx = { taskFile: path.join(scratch, 'run/task.json'), runDir: path.join(scratch, 'run'), stateDir: path.join(scratch, 'state') };
-});
-afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
+const ctx = scratchRunContext('aider-adapter-');
 
 function parseLines(lines: string[]): AgentEvent[] {
-  const adapter = aiderAdapter(profile());
-  return lines.flatMap((line) => adapter.parse(line));
+  return parseLinesWith(aiderAdapter(profile()), lines);
 }
 
 function parseFixture(name: string): AgentEvent[] {
-  return parseLines(fs.readFileSync(path.join(FIXTURES, name), 'utf8').split('\n'));
+  return streams.parse(aiderAdapter(profile()), name);
 }
 
 function lastResult(events: AgentEvent[]): AgentEvent | undefined {
@@ -146,10 +127,6 @@ describe('parse: the documented Tokens line', () => {
     expect(adapter.parse('{"type":"result","summary":"wrapped"}')).toEqual([{ type: 'result', summary: 'wrapped' }]);
     expect(adapter.parse('Tokens: lots sent')).toEqual([{ type: 'progress', message: 'Tokens: lots sent' }]);
     const tokensish = fc.tuple(fc.stringMatching(/^[\d.]{0,4}k?$/), fc.stringMatching(/^[\d.]{0,4}k?$/)).map(([a, b]) => `Tokens: ${a} sent, ${b} received.`);
-    fc.assert(
-      fc.property(fc.oneof(fc.string(), tokensish), (line) => {
-        expect(() => adapter.parse(line)).not.toThrow();
-      }),
-    );
+    expectParseNeverThrows(adapter, tokensish);
   });
 });

@@ -8,39 +8,23 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AgentProfile } from '../../../src/config';
 import { claudeCodeAdapter } from '../../../src/plugins/agent/adapters/claude-code';
-import type { AgentEvent, AgentTask } from '../../../src/plugins/agent/protocol';
+import { agentStreams, baseProfile, expectParseNeverThrows, jsonLine, task } from './adapter-test-kit';
 
-const FIXTURES = path.join(__dirname, '../../fixtures/agent-streams/claude-code');
+const streams = agentStreams('claude-code');
 
 function profile(overrides: Partial<AgentProfile> = {}): AgentProfile {
-  return { adapter: 'claude-code', args: [], passEnv: [], env: {}, silenceTimeoutMs: 60_000, ...overrides };
+  return baseProfile('claude-code', overrides);
 }
 
-const task: AgentTask = {
-  cardKey: 'builtin:b1:7',
-  title: '--help me add a greeting',
-  body: 'Say hello to the team.',
-  step: 'implement',
-  stepIndex: 0,
-  round: 1,
-  feedback: [{ author: 'bob', body: 'Mention the weather too.' }],
-  branch: 'ouija/7-add-a-greeting',
-  worktree: '/work/tree',
-};
 const ctx = { taskFile: '/runs/7/a1/task.json', runDir: '/runs/7/a1', stateDir: '/runs/7/state' };
 
-function fixtureLines(name: string): string[] {
-  return fs.readFileSync(path.join(FIXTURES, name), 'utf8').trimEnd().split('\n');
-}
-
-function parseFixture(name: string): AgentEvent[] {
-  const adapter = claudeCodeAdapter(profile());
-  return fixtureLines(name).flatMap((line) => adapter.parse(line));
+function parseFixture(name: string) {
+  return streams.parse(claudeCodeAdapter(profile()), name);
 }
 
 /** The session the CLI named in a recording's first (`system/init`) line: re-recording changes it. */
 function recordedSession(name: string): string {
-  return (JSON.parse(fixtureLines(name)[0]!) as { session_id: string }).session_id;
+  return streams.firstLineField(name, 'session_id');
 }
 
 describe('invocation', () => {
@@ -125,7 +109,7 @@ describe('parse: recorded streams of the real CLI', () => {
   });
 
   test('a provider 500: the retry is progress, and the result is an error although its subtype says "success"', () => {
-    expect(JSON.parse(fixtureLines('api-error-500.ndjson').at(-1)!)).toMatchObject({ subtype: 'success', is_error: true });
+    expect(JSON.parse(streams.lines('api-error-500.ndjson').at(-1)!)).toMatchObject({ subtype: 'success', is_error: true });
     const events = parseFixture('api-error-500.ndjson');
     expect(events).toContainEqual({ type: 'progress', message: 'API error 500, retry 1 of 1' });
     const result = events.at(-1);
@@ -157,12 +141,7 @@ describe('parse: odd lines', () => {
 
   test('never throws, whatever the line', () => {
     const adapter = claudeCodeAdapter(profile());
-    const json = fc.jsonValue().map((value) => JSON.stringify(value));
     const shaped = fc.record({ type: fc.constantFrom('system', 'assistant', 'user', 'result'), subtype: fc.jsonValue(), message: fc.jsonValue(), usage: fc.jsonValue(), result: fc.jsonValue() }).map((v) => JSON.stringify(v));
-    fc.assert(
-      fc.property(fc.oneof(fc.string(), json, shaped), (line) => {
-        expect(() => adapter.parse(line)).not.toThrow();
-      }),
-    );
+    expectParseNeverThrows(adapter, jsonLine, shaped);
   });
 });

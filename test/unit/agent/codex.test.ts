@@ -4,37 +4,19 @@
  */
 import fc from 'fast-check';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { AgentProfile } from '../../../src/config';
 import { codexAdapter, codexConfigToml } from '../../../src/plugins/agent/adapters/codex';
-import type { AgentEvent, AgentTask } from '../../../src/plugins/agent/protocol';
+import type { AgentEvent } from '../../../src/plugins/agent/protocol';
+import { agentStreams, baseProfile, expectParseNeverThrows, jsonLine, scratchRunContext, task } from './adapter-test-kit';
 
-const FIXTURES = path.join(__dirname, '../../fixtures/agent-streams/codex');
+const streams = agentStreams('codex');
 
 function profile(overrides: Partial<AgentProfile> = {}): AgentProfile {
-  return { adapter: 'codex', args: [], passEnv: [], env: {}, silenceTimeoutMs: 60_000, sandbox: 'none', ...overrides };
+  return baseProfile('codex', { sandbox: 'none', ...overrides });
 }
 
-const task: AgentTask = {
-  cardKey: 'builtin:b1:7',
-  title: '--help me add a greeting',
-  body: 'Say hello to the team.',
-  step: 'implement',
-  stepIndex: 0,
-  round: 1,
-  feedback: [{ author: 'bob', body: 'Mention the weather too.' }],
-  branch: 'ouija/7-add-a-greeting',
-  worktree: '/work/tree',
-};
-
-let scratch: string;
-let ctx: { taskFile: string; runDir: string; stateDir: string };
-beforeEach(() => {
-  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'codex-adapter-'));
-  ctx = { taskFile: path.join(scratch, 'run/task.json'), runDir: path.join(scratch, 'run'), stateDir: path.join(scratch, 'state') };
-});
-afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
+const ctx = scratchRunContext('codex-adapter-');
 
 function configToml(): string {
   return fs.readFileSync(path.join(ctx.stateDir, 'codex', 'config.toml'), 'utf8');
@@ -42,12 +24,11 @@ function configToml(): string {
 
 /** The thread the fixture's first line names (it changes whenever the fixtures are re-recorded). */
 function fixtureThread(name: string): string {
-  return (JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8').split('\n')[0]!) as { thread_id: string }).thread_id;
+  return streams.firstLineField(name, 'thread_id');
 }
 
 function parseFixture(name: string, model = 'gpt-5.5'): AgentEvent[] {
-  const adapter = codexAdapter(profile({ model }));
-  return fs.readFileSync(path.join(FIXTURES, name), 'utf8').trimEnd().split('\n').flatMap((line) => adapter.parse(line));
+  return streams.parse(codexAdapter(profile({ model })), name);
 }
 
 describe('invocation', () => {
@@ -185,7 +166,6 @@ describe('parse: odd lines', () => {
 
   test('never throws, whatever the line', () => {
     const adapter = codexAdapter(profile({ model: 'gpt-5.5' }));
-    const json = fc.jsonValue().map((value) => JSON.stringify(value));
     const shaped = fc
       .record({
         type: fc.constantFrom('thread.started', 'turn.started', 'item.started', 'item.completed', 'turn.completed', 'turn.failed', 'error'),
@@ -195,10 +175,6 @@ describe('parse: odd lines', () => {
         error: fc.jsonValue(),
       })
       .map((v) => JSON.stringify(v));
-    fc.assert(
-      fc.property(fc.oneof(fc.string(), json, shaped), (line) => {
-        expect(() => adapter.parse(line)).not.toThrow();
-      }),
-    );
+    expectParseNeverThrows(adapter, jsonLine, shaped);
   });
 });

@@ -4,50 +4,31 @@
  */
 import fc from 'fast-check';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { AgentProfile } from '../../../src/config';
 import { geminiAdapter } from '../../../src/plugins/agent/adapters/gemini';
-import type { AgentEvent, AgentTask } from '../../../src/plugins/agent/protocol';
+import type { AgentEvent } from '../../../src/plugins/agent/protocol';
+import { agentStreams, baseProfile, expectParseNeverThrows, jsonLine, parseLinesWith, scratchRunContext, task } from './adapter-test-kit';
 
-const FIXTURES = path.join(__dirname, '../../fixtures/agent-streams/gemini');
+const streams = agentStreams('gemini');
 
 function profile(overrides: Partial<AgentProfile> = {}): AgentProfile {
-  return { adapter: 'gemini', args: [], passEnv: [], env: {}, silenceTimeoutMs: 60_000, sandbox: 'none', ...overrides };
+  return baseProfile('gemini', { sandbox: 'none', ...overrides });
 }
 
-const task: AgentTask = {
-  cardKey: 'builtin:b1:7',
-  title: '--help me add a greeting',
-  body: 'Say hello to the team.',
-  step: 'implement',
-  stepIndex: 0,
-  round: 1,
-  feedback: [{ author: 'bob', body: 'Mention the weather too.' }],
-  branch: 'ouija/7-add-a-greeting',
-  worktree: '/work/tree',
-};
-
-let scratch: string;
-let ctx: { taskFile: string; runDir: string; stateDir: string };
-beforeEach(() => {
-  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'gemini-adapter-'));
-  ctx = { taskFile: path.join(scratch, 'run/task.json'), runDir: path.join(scratch, 'run'), stateDir: path.join(scratch, 'state') };
-});
-afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
+const ctx = scratchRunContext('gemini-adapter-');
 
 function parseLines(lines: string[], model = 'gemini-2.5-flash'): AgentEvent[] {
-  const adapter = geminiAdapter(profile({ model }));
-  return lines.flatMap((line) => adapter.parse(line));
+  return parseLinesWith(geminiAdapter(profile({ model })), lines);
 }
 
 /** The session the fixture's `init` line names (it changes whenever the fixtures are re-recorded). */
 function fixtureSession(name: string): string {
-  return (JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8').split('\n')[0]!) as { session_id: string }).session_id;
+  return streams.firstLineField(name, 'session_id');
 }
 
 function parseFixture(name: string): AgentEvent[] {
-  return parseLines(fs.readFileSync(path.join(FIXTURES, name), 'utf8').trimEnd().split('\n'));
+  return parseLines(streams.lines(name));
 }
 
 describe('invocation', () => {
@@ -149,14 +130,9 @@ describe('parse: odd lines', () => {
 
   test('never throws, whatever the line', () => {
     const adapter = geminiAdapter(profile({ model: 'gemini-2.5-flash' }));
-    const json = fc.jsonValue().map((value) => JSON.stringify(value));
     const shaped = fc
       .record({ type: fc.constantFrom('init', 'message', 'tool_use', 'tool_result', 'result', 'error'), role: fc.jsonValue(), content: fc.jsonValue(), tool_id: fc.jsonValue(), tool_name: fc.jsonValue(), status: fc.jsonValue(), stats: fc.jsonValue(), error: fc.jsonValue() })
       .map((v) => JSON.stringify(v));
-    fc.assert(
-      fc.property(fc.oneof(fc.string(), json, shaped), (line) => {
-        expect(() => adapter.parse(line)).not.toThrow();
-      }),
-    );
+    expectParseNeverThrows(adapter, jsonLine, shaped);
   });
 });

@@ -1,18 +1,8 @@
 import fc from 'fast-check';
 import { buildAgentPrompt, fenceUntrusted } from '../../../src/plugins/agent/prompt';
-import type { AgentTask } from '../../../src/plugins/agent/protocol';
+import { agentTask } from '../../support/agent-task';
 
-const task: AgentTask = {
-  cardKey: 'builtin:b1:3',
-  title: 'Add a greeting',
-  body: 'Say hello to the team.',
-  step: 'implement',
-  stepIndex: 0,
-  round: 0,
-  feedback: [],
-  branch: 'ouija/3-add-a-greeting',
-  worktree: '/work/tree',
-};
+const task = agentTask({ cardKey: 'builtin:b1:3', branch: 'ouija/3-add-a-greeting' });
 
 describe('fenceUntrusted', () => {
   test('the text cannot close its fence early, whatever backticks it holds', () => {
