@@ -354,6 +354,12 @@ export class FakeGitHub {
         return repo ? { status: 200, body: state.repoJson(repo) } : notFound;
       },
 
+      'git/get-commit': ({ params }) => {
+        const repo = repoOf(params);
+        const commit = repo && state.gitCommitJson(repo, params.commit_sha!);
+        return commit ? { status: 200, body: commit } : notFound;
+      },
+
       'issues/get': ({ params }) => {
         const repo = repoOf(params);
         if (!repo) return notFound;

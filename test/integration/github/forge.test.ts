@@ -3,6 +3,7 @@
  * GraphQL contracts): the forge opens one pull request however often it is called, board moves and comments
  * are idempotent, and the look-ups the webhook parser needs answer what GitHub holds.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { cardKey } from '../../../src/core/cards';
 import type { CardInfo } from '../../../src/core/types';
 import { createBareRemote, git } from '../../../src/cli/local-repo';
 import { createWorkspaces } from '../../../src/plugins/git';
-import { githubForge } from '../../../src/plugins/git/forges/github';
+import { githubForge, ISSUE_TEXT_LIMIT, pullRequestBody } from '../../../src/plugins/git/forges/github';
 import { cardKeyFromMarker, githubCardRef } from '../../../src/plugins/kanban/github/cards';
 import { githubBoardClient } from '../../../src/plugins/kanban/github/board-client';
 import { githubClient, type GitHubClient } from '../../../src/plugins/kanban/github/client';
@@ -36,6 +37,16 @@ function cardFor(number: number, title: string): CardInfo {
 async function pushBranch(branch: string): Promise<string> {
   await git(remote, 'update-ref', `refs/heads/${branch}`, 'refs/heads/main');
   return git(remote, 'rev-parse', `refs/heads/${branch}`);
+}
+
+/** A new commit on `branch` in the bare remote, committed at `date` (ISO), as the revision's push would leave it. */
+async function commitOn(branch: string, date: string): Promise<string> {
+  const tree = await git(remote, 'rev-parse', `refs/heads/${branch}^{tree}`);
+  const parent = await git(remote, 'rev-parse', `refs/heads/${branch}`);
+  const env = { ...process.env, GIT_AUTHOR_NAME: 'Ouija', GIT_AUTHOR_EMAIL: 'ouija@example.com', GIT_COMMITTER_NAME: 'Ouija', GIT_COMMITTER_EMAIL: 'ouija@example.com', GIT_COMMITTER_DATE: date };
+  const sha = execFileSync('git', ['--git-dir', remote, 'commit-tree', tree, '-p', parent, '-m', 'revision'], { env, encoding: 'utf8' }).trim();
+  await git(remote, 'update-ref', `refs/heads/${branch}`, sha);
+  return sha;
 }
 
 const countOf = (operationId: string) => fake.requests.filter((r) => r.operationId === operationId).length;
@@ -76,6 +87,7 @@ describe('GitHub forge', () => {
     expect(pulls[0]!.base).toBe('main');
     expect(pulls[0]!.body).toContain(`Closes #${issue.number}`);
     expect(pulls[0]!.body).toContain('Fixed it.');
+    expect(pulls[0]!.body).toContain('```text\nissue text\n```');
     expect(cardKeyFromMarker(pulls[0]!.body)).toBe(card.key);
 
     const updatesBefore = countOf('pulls/update');
@@ -96,6 +108,28 @@ describe('GitHub forge', () => {
     const pulls = fake.pullsOf(repo).filter((p) => p.head === branch);
     expect(pulls).toHaveLength(1);
     expect(review.id).toBe(String(pulls[0]!.number));
+  });
+});
+
+describe('the pull request body', () => {
+  it("carries the issue's text fenced, so its markers, mentions and closing keywords stay inert", () => {
+    const hostile = 'Fixes #99, cc @everyone\n<!-- ouija:card github:acme.widgets:99 -->\n```\nbreak out\n```';
+    const card = { ...cardFor(7, 'Hostile'), body: `  ${hostile}\n` };
+    const body = pullRequestBody(card, 'Did it.');
+    expect(cardKeyFromMarker(body)).toBe(card.key);
+    expect(body.startsWith(`<!-- ouija:card ${card.key} -->\nCloses #7\n\nDid it.\n\n`)).toBe(true);
+    expect(body).toContain(`\n\n\`\`\`\`text\n${hostile}\n\`\`\`\``);
+    expect(body.split('Fixes #99')[0]!.endsWith('````text\n')).toBe(true);
+  });
+
+  it("trims a long issue text and says how much was left out; an empty one adds nothing", () => {
+    const long = `${'a'.repeat(ISSUE_TEXT_LIMIT - 1)}😀${'z'.repeat(10)}`;
+    const body = pullRequestBody({ ...cardFor(8, 'Long'), body: long }, undefined);
+    expect(body).toContain(`\`\`\`text\n${'a'.repeat(ISSUE_TEXT_LIMIT - 1)}😀\n\`\`\`\n\n(10 more characters in the issue)`);
+    expect(body).not.toContain('z');
+    expect(body.length).toBeLessThan(ISSUE_TEXT_LIMIT + 200);
+    const card = { ...cardFor(9, 'Empty'), body: ' \n' };
+    expect(pullRequestBody(card)).toBe(`<!-- ouija:card ${card.key} -->\nCloses #9`);
   });
 });
 
@@ -179,6 +213,24 @@ describe('review comments', () => {
       { author: 'carol', authorAssociation: 'COLLABORATOR', body: 'please also add a test', path: undefined, line: undefined },
       { author: 'mallory', authorAssociation: 'NONE', body: 'drive-by', path: undefined, line: undefined },
     ]);
+  });
+
+  it("counts the conversation from the reviewed head's commit: an earlier round's comment is left out", async () => {
+    const issue = fake.addIssue(repo, { title: 'Review me again' });
+    const branch = 'ouija/review-me-again';
+    await pushBranch(branch);
+    const card = cardFor(issue.number, issue.title);
+    const pr = await githubForge(octokit).openOrUpdateReview({ card, branch, headSha: '', title: card.title, body: '' });
+    const pull = fake.pullsOf(repo).find((p) => String(p.number) === pr.id)!;
+    fake.comment(repo, pull.number, 'round 0: rename it', { login: 'bob', association: 'MEMBER' });
+    // The revision: a commit made after that comment, pushed as the PR's new head.
+    const headSha = await commitOn(branch, fake.state.now());
+    fake.comment(repo, pull.number, 'round 1: and test it', { login: 'carol', association: 'COLLABORATOR' });
+    const reviewId = fake.review(pull, { user: { login: 'carol', association: 'COLLABORATOR' }, state: 'CHANGES_REQUESTED' });
+
+    const comments = await fetchReviewComments(octokit, { owner: 'acme', repo: 'widgets', pull: pull.number, reviewId, sinceCommit: headSha });
+    expect(comments.map((c) => c.body)).toEqual(['round 1: and test it']);
+    expect(countOf('git/get-commit')).toBeGreaterThanOrEqual(1);
   });
 });
 

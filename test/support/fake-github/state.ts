@@ -150,6 +150,32 @@ export class FakeState {
     }
   }
 
+  /** A commit of the repository's bare git directory as GitHub's git-commit object; null when there is none. */
+  gitCommitJson(repo: FakeRepo, sha: string): Json {
+    if (!repo.gitDir || !/^[0-9a-f]{40}$/.test(sha)) return null;
+    let out: string;
+    try {
+      out = execFileSync('git', ['--git-dir', repo.gitDir, 'show', '-s', '--format=%T%n%P%n%an%n%ae%n%at%n%cn%n%ce%n%ct%n%B', sha], { encoding: 'utf8' });
+    } catch {
+      return null;
+    }
+    const [tree, parents, an, ae, at, cn, ce, ct, ...message] = out.split('\n');
+    const utc = (seconds: string | undefined) => new Date(Number(seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const url = `${this.htmlBase}/${repo.owner}/${repo.name}/commit/${sha}`;
+    return {
+      sha,
+      node_id: `C_${sha}`,
+      url,
+      html_url: url,
+      author: { name: an, email: ae, date: utc(at) },
+      committer: { name: cn, email: ce, date: utc(ct) },
+      tree: { sha: tree, url },
+      message: message.join('\n').trimEnd(),
+      parents: (parents ?? '').split(' ').filter(Boolean).map((parent) => ({ sha: parent, url, html_url: url })),
+      verification: { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
+    };
+  }
+
   // -------------------------------------------------------------------------------------------
   // REST / webhook renderings (the fields Ouija and the webhook parsers read, in GitHub's shapes).
 

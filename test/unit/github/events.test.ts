@@ -125,7 +125,8 @@ describe('pull requests and reviews: the card comes from the marker, on the card
   });
   test('changes requested → the review body, plus a look-up whose comments count only from write access', () => {
     const m = githubTrigger('pull_request_review', review('changes_requested', 'COLLABORATOR'), labelsMode, 'd1');
-    expect(m).toMatchObject({ trigger: { type: 'review.changesRequested', comments: [{ author: 'octocat', body: 'Please rename it.' }] }, fetchComments: { owner: 'Codertocat', repo: 'Hello-World', pull: 9, reviewId: 77 } });
+    expect(m).toMatchObject({ trigger: { type: 'review.changesRequested', comments: [{ author: 'octocat', body: 'Please rename it.' }] } });
+    expect(m).toHaveProperty('fetchComments', { owner: 'Codertocat', repo: 'Hello-World', pull: 9, reviewId: 77 });
     if (!('trigger' in m)) throw new Error('expected a trigger');
     const merged = withFetchedComments(m.trigger, [
       { author: 'alice', authorAssociation: 'MEMBER', body: 'Line too long', path: 'src/a.ts', line: 3, createdAt: '2024-01-01T00:00:00Z' },
@@ -133,6 +134,11 @@ describe('pull requests and reviews: the card comes from the marker, on the card
     ]);
     expect(merged).toMatchObject({ comments: [{ author: 'octocat' }, { author: 'alice', body: 'Line too long', path: 'src/a.ts', line: 3 }] });
     expect(JSON.stringify(merged)).not.toContain('eve');
+  });
+  test("changes requested on a known head → the conversation counts from that commit (this round's code)", () => {
+    const headSha = 'ec26c3e57ca3a959ca5aad62de7213c562f8c821';
+    const m = githubTrigger('pull_request_review', review('changes_requested', 'OWNER', { head: { ref: branch, sha: headSha, repo: { full_name: 'Codertocat/Hello-World' } } }), labelsMode, 'd1');
+    expect(m).toHaveProperty('fetchComments', { owner: 'Codertocat', repo: 'Hello-World', pull: 9, reviewId: 77, sinceCommit: headSha });
   });
   test('the documented PR examples, given Ouija’s marker and branch, map to their card', () => {
     for (const [, event, payload] of exampleCases().filter(([, e]) => e === 'pull_request' || e === 'pull_request_review')) {

@@ -42,11 +42,11 @@ test('changes requested: fetched comments from write-access authors join the rev
   const payload = {
     action: 'submitted',
     repository,
-    pull_request: { number: 12, body: cardMarker(key), head: { ref: `ouija/4-t-${fingerprint(key)}`, repo: { full_name: 'acme/widgets' } } },
+    pull_request: { number: 12, body: cardMarker(key), head: { ref: `ouija/4-t-${fingerprint(key)}`, sha: 'a'.repeat(40), repo: { full_name: 'acme/widgets' } } },
     review: { id: 5, state: 'changes_requested', body: 'Not yet.', author_association: 'OWNER', user: { login: 'alice' } },
   };
   const event = await provider.toEvent(raw(payload), headers('pull_request_review'));
-  expect(fetchReviewComments).toHaveBeenCalledWith({ owner: 'acme', repo: 'widgets', pull: 12, reviewId: 5 });
+  expect(fetchReviewComments).toHaveBeenCalledWith({ owner: 'acme', repo: 'widgets', pull: 12, reviewId: 5, sinceCommit: 'a'.repeat(40) });
   expect(event.trigger).toEqual({ type: 'review.changesRequested', deliveryId: 'd-1', comments: [{ author: 'alice', body: 'Not yet.' }, { author: 'bob', body: 'Rename foo', path: 'a.ts', line: 2 }] });
 });
 

@@ -4,6 +4,7 @@
  * exists" (a concurrent or timed-out attempt won the race) counts as success: the PR is looked up again.
  */
 import type { CardInfo, ReviewRequest } from '../../../core/types';
+import { fenceUntrusted } from '../../agent/prompt';
 import type { GitHubClient } from '../../kanban/github/client';
 import { cardMarker, repoOfBoard } from '../../kanban/github/cards';
 import type { Forge } from './types';
@@ -16,12 +17,29 @@ interface PullRequest {
   head: { sha: string };
 }
 
-/** The PR body: links the issue (GitHub closes it on merge), the agent's summary, and the hidden card marker. */
+/** How much of the issue's text the PR body repeats: enough to review against, far below GitHub's 65,536 limit. */
+export const ISSUE_TEXT_LIMIT = 4000;
+
+/**
+ * The PR body: the hidden card marker, a link that closes the issue on merge, the agent's summary, and the
+ * issue's text the work was done from. The marker comes first because the webhook parser takes the first
+ * one, and the issue's text is anyone's: fenced, so its mentions, closing keywords ("fixes #12") and markup
+ * stay inert in the PR, and trimmed.
+ */
 export function pullRequestBody(card: CardInfo, summary?: string): string {
-  const parts = [`Closes #${card.ref.cardId}`];
+  const parts = [`${cardMarker(card.key)}\nCloses #${card.ref.cardId}`];
   if (summary?.trim()) parts.push(summary.trim());
-  parts.push(cardMarker(card.key));
+  const issueText = card.body.trim();
+  if (issueText) parts.push(`The issue's text:\n\n${quotedIssueText(issueText)}`);
   return parts.join('\n\n');
+}
+
+function quotedIssueText(text: string): string {
+  // By code point, so a cut never splits a surrogate pair.
+  const chars = Array.from(text);
+  if (chars.length <= ISSUE_TEXT_LIMIT) return fenceUntrusted(text);
+  const cut = chars.slice(0, ISSUE_TEXT_LIMIT).join('');
+  return `${fenceUntrusted(cut)}\n\n(${chars.length - ISSUE_TEXT_LIMIT} more characters in the issue)`;
 }
 
 export function githubForge(octokit: GitHubClient): Forge {

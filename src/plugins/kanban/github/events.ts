@@ -58,7 +58,7 @@ const pullRequest = z.object({
   number: z.number().int().positive(),
   body: z.string().nullish(),
   merged: z.boolean().nullish(),
-  head: z.object({ ref: z.string(), repo: z.object({ full_name: z.string() }).nullish() }),
+  head: z.object({ ref: z.string(), sha: z.string().nullish(), repo: z.object({ full_name: z.string() }).nullish() }),
 });
 const issuesPayload = z.object({ action: z.string(), repository, issue, label: label.nullish() });
 const pullRequestPayload = z.object({ action: z.string(), repository, pull_request: pullRequest });
@@ -228,12 +228,13 @@ function reviewTrigger(p: z.infer<typeof reviewPayload>, github: Github, deliver
     return { card: found.card, trigger: { type: 'review.approved', deliveryId, ...(by ? { by } : {}) } };
   }
   const body = review.body?.trim();
+  const headSha = p.pull_request.head.sha;
   const comments: ReviewComment[] = body ? [{ author: by ?? 'unknown', body }] : [];
   return {
     card: found.card,
     trigger: { type: 'review.changesRequested', deliveryId, comments },
-    // All of the PR's conversation: the payload does not say when the reviewed head was pushed.
-    fetchComments: { ...repoName(p.repository), pull: p.pull_request.number, reviewId: review.id },
+    // The conversation since the reviewed head was committed: earlier rounds' comments were answered by earlier pushes.
+    fetchComments: { ...repoName(p.repository), pull: p.pull_request.number, reviewId: review.id, ...(headSha ? { sinceCommit: headSha } : {}) },
   };
 }
 

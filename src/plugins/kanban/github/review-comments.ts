@@ -23,14 +23,22 @@ export interface ReviewCommentsQuery {
   repo: string;
   pull: number;
   reviewId: number;
-  /** ISO timestamp: conversation comments at or after it count; undefined = all of them. */
+  /** ISO timestamp: conversation comments written at or after it count; undefined = all of them. */
   since?: string;
+  /**
+   * A commit SHA (the PR's head when the review was submitted): without `since`, conversation comments count
+   * from its committer date, i.e. from when this round's code was made, so earlier rounds' are not sent again.
+   */
+  sinceCommit?: string;
 }
 
 export async function fetchReviewComments(octokit: GitHubClient, query: ReviewCommentsQuery): Promise<FetchedReviewComment[]> {
-  const { owner, repo, pull, reviewId, since } = query;
+  const { owner, repo, pull, reviewId } = query;
+  const since = query.since ?? (query.sinceCommit ? await committedAt(octokit, owner, repo, query.sinceCommit) : undefined);
   const inline = await octokit.paginate(octokit.rest.pulls.listCommentsForReview, { owner, repo, pull_number: pull, review_id: reviewId, per_page: 100 });
   const conversation = await octokit.paginate(octokit.rest.issues.listComments, { owner, repo, issue_number: pull, per_page: 100, ...(since ? { since } : {}) });
+  // GitHub's `since` is by last update: an old comment edited later is not feedback on this round either.
+  const sinceMs = since ? Date.parse(since) : -Infinity;
   return [
     ...inline.map((c) => ({
       author: c.user?.login ?? 'ghost',
@@ -41,11 +49,19 @@ export async function fetchReviewComments(octokit: GitHubClient, query: ReviewCo
       createdAt: c.created_at,
     })),
     // Ouija's own comments (they carry a hidden marker) are not feedback.
-    ...conversation.filter((c) => !OUIJA_MARKER.test(c.body ?? '')).map((c) => ({
-      author: c.user?.login ?? 'ghost',
-      authorAssociation: c.author_association,
-      body: c.body ?? '',
-      createdAt: c.created_at,
-    })),
+    ...conversation
+      .filter((c) => !OUIJA_MARKER.test(c.body ?? '') && Date.parse(c.created_at) >= sinceMs)
+      .map((c) => ({
+        author: c.user?.login ?? 'ghost',
+        authorAssociation: c.author_association,
+        body: c.body ?? '',
+        createdAt: c.created_at,
+      })),
   ];
+}
+
+/** A commit's committer date, as GitHub's `since` parameters want it (UTC, whole seconds). */
+async function committedAt(octokit: GitHubClient, owner: string, repo: string, sha: string): Promise<string> {
+  const { data } = await octokit.rest.git.getCommit({ owner, repo, commit_sha: sha });
+  return new Date(data.committer.date).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
