@@ -23,6 +23,11 @@ export function outOfStep(entry: Pick<SnapshotEntry, 'role' | 'changedAt'>, work
   }
 }
 
+/** Whether outOfStep reads the entry's changedAt: only for a working card whose workflow closed. */
+export function changeTimeDecides(role: SnapshotEntry['role'], workflow: WorkflowView | null): boolean {
+  return role === 'working' && workflow?.status === 'closed';
+}
+
 function workingOutOfStep(entry: Pick<SnapshotEntry, 'changedAt'>, workflow: WorkflowView | null): string | null {
   if (workflow === null) return 'card is in a working column but has no workflow';
   // A running workflow has the move (a start is signal-with-start): idle means its first trigger is still

@@ -8,7 +8,7 @@
 import type { ColumnRole } from '../core/types';
 import { ingest, type IngestDeps } from '../ingest';
 import { countReconcileSignalled } from '../metrics';
-import { outOfStep } from './out-of-step';
+import { changeTimeDecides, outOfStep } from './out-of-step';
 import type { BoardSnapshot, SnapshotEntry } from './types';
 import { describeCardWorkflow } from './workflow-view';
 
@@ -57,8 +57,10 @@ export async function reconcileOnce(deps: IngestDeps, sources: readonly BoardSna
   return summary;
 }
 
-async function reconcileCard(deps: IngestDeps, source: string, entry: SnapshotEntry): Promise<'in-step' | 'accepted' | 'duplicate' | 'ignored'> {
-  const reason = outOfStep(entry, await describeCardWorkflow(deps.temporal, entry.card.key));
+async function reconcileCard(deps: IngestDeps, source: string, listed: SnapshotEntry): Promise<'in-step' | 'accepted' | 'duplicate' | 'ignored'> {
+  const workflow = await describeCardWorkflow(deps.temporal, listed.card.key);
+  const entry = listed.enteredColumn && changeTimeDecides(listed.role, workflow) ? { ...listed, ...(await listed.enteredColumn()) } : listed;
+  const reason = outOfStep(entry, workflow);
   if (reason === null) return 'in-step';
   const deliveryId = reconcileDeliveryId(entry.card.key, entry.role, entry.version);
   const outcome = await ingest(deps, {

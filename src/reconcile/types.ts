@@ -7,11 +7,19 @@ export interface SnapshotEntry {
   role: ColumnRole;
   /**
    * Changes whenever the card's column changes (built-in: the row's compare-and-set version; GitHub: the
-   * issue's updated_at). Part of the synthetic delivery ID, so one board state is delivered at most once.
+   * issue's updated_at or the Status value's). Part of the synthetic delivery ID, so one board state is
+   * delivered at most once.
    */
   version: string;
   /** When the board last changed the card, if it knows: lets a run that ended since stay ended (see outOfStep). */
   changedAt?: Date;
+  /**
+   * For boards whose listing cannot date a column change cheaply (GitHub labels: updated_at moves on every
+   * comment): when the card entered its column, at a request's cost. The reconciler asks only where the
+   * answer decides (changeTimeDecides); it replaces `version` and `changedAt`, so the delivery ID stays put
+   * while the card does.
+   */
+  enteredColumn?: () => Promise<{ version: string; changedAt: Date }>;
 }
 
 /** A board source the reconciler can ask for its cards in working and review columns. */

@@ -89,7 +89,9 @@ export class FakeGitHub {
     return repo;
   }
 
+  /** Seeds an issue; its labels are recorded as added at creation (as GitHub's events API shows them), without webhooks. */
   addIssue(repo: FakeRepo, input: { title: string; body?: string; labels?: string[]; user?: FakeUser }): FakeIssue {
+    const createdAt = this.state.now();
     const issue: FakeIssue = {
       repo,
       number: repo.nextNumber++,
@@ -100,9 +102,11 @@ export class FakeGitHub {
       state: 'open',
       labels: [...(input.labels ?? [])],
       user: input.user ?? { login: 'alice', association: 'OWNER' },
-      createdAt: this.state.now(),
+      createdAt,
+      updatedAt: createdAt,
     };
     this.state.issues.push(issue);
+    for (const label of issue.labels) this.state.issueEvents.push({ issue, id: this.state.id(), event: 'labeled', label, actor: issue.user, createdAt });
     return issue;
   }
 
@@ -150,7 +154,15 @@ export class FakeGitHub {
   label(issue: FakeIssue, name: string, sender: FakeUser = { login: 'alice', association: 'OWNER' }): void {
     if (issue.labels.some((l) => l.toLowerCase() === name.toLowerCase())) return;
     issue.labels.push(name);
-    this.issueEvent('labeled', issue, sender, { label: labelJson(name) });
+    this.labelChanged(issue, 'labeled', name, sender);
+  }
+
+  /** A human removes a label from an issue (no-op when it is not there). */
+  unlabel(issue: FakeIssue, name: string, sender: FakeUser = { login: 'alice', association: 'OWNER' }): void {
+    const index = issue.labels.findIndex((l) => l.toLowerCase() === name.toLowerCase());
+    if (index < 0) return;
+    const [removed] = issue.labels.splice(index, 1);
+    this.labelChanged(issue, 'unlabeled', removed!, sender);
   }
 
   /** A human comments on an issue or pull request. */
@@ -239,6 +251,14 @@ export class FakeGitHub {
     this.send('issues', action, { issue: this.state.issueJson(issue), repository: this.state.repoJson(issue.repo), sender: this.state.user(sender), ...extra });
   }
 
+  /** A label added or removed: the issue is updated, the events API records it, and the webhook goes out. */
+  private labelChanged(issue: FakeIssue, event: 'labeled' | 'unlabeled', name: string, sender: FakeUser): void {
+    const at = this.state.now();
+    issue.updatedAt = at;
+    this.state.issueEvents.push({ issue, id: this.state.id(), event, label: name, actor: sender, createdAt: at });
+    this.issueEvent(event, issue, sender, { label: labelJson(name) });
+  }
+
   private itemEdited(item: FakeItem, previous: string | null, sender: FakeUser): void {
     const option = (id: string | null) => item.project.field.options.find((o) => o.id === id) ?? null;
     this.send('projects_v2_item', 'edited', {
@@ -271,6 +291,8 @@ export class FakeGitHub {
     const comment = { repo, number, id: this.state.id(), body, user, createdAt: this.state.now() };
     this.state.comments.push(comment);
     const pull = this.state.pull(repo, number);
+    // A comment updates its issue, as on GitHub (so updated_at says nothing about the issue's labels).
+    if (!pull) this.state.issue(repo, number)!.updatedAt = comment.createdAt;
     const issue = pull ? this.state.pullAsIssueJson(pull) : this.state.issueJson(this.state.issue(repo, number)!);
     const json = this.state.commentJson(comment);
     this.send('issue_comment', 'created', { issue, comment: json, repository: this.state.repoJson(repo), sender: this.state.user(user) });
@@ -389,7 +411,7 @@ export class FakeGitHub {
           const name: string = typeof entry === 'string' ? entry : entry.name;
           if (issue.labels.some((l) => l.toLowerCase() === name.toLowerCase())) continue;
           issue.labels.push(name);
-          this.issueEvent('labeled', issue, OUIJA_BOT, { label: labelJson(name) });
+          this.labelChanged(issue, 'labeled', name, OUIJA_BOT);
         }
         return { status: 200, body: state.issueJson(issue).labels };
       },
@@ -401,8 +423,17 @@ export class FakeGitHub {
         const index = issue.labels.findIndex((l) => l.toLowerCase() === params.name!.toLowerCase());
         if (index < 0) return { status: 404, body: { message: 'Label does not exist' } };
         const [removed] = issue.labels.splice(index, 1);
-        this.issueEvent('unlabeled', issue, OUIJA_BOT, { label: labelJson(removed!) });
+        this.labelChanged(issue, 'unlabeled', removed!, OUIJA_BOT);
         return { status: 200, body: state.issueJson(issue).labels };
+      },
+
+      'issues/list-events': ({ params, query }) => {
+        const repo = repoOf(params);
+        const issue = repo && state.issue(repo, number(params.issue_number));
+        if (!issue) return notFound;
+        // Oldest first, as GitHub lists them.
+        const list = state.issueEvents.filter((e) => e.issue === issue).map((e) => state.issueEventJson(e));
+        return page(list, query, `/repos/${issue.repo.owner}/${issue.repo.name}/issues/${issue.number}/events`);
       },
 
       'issues/list-comments': ({ params, query }) => {

@@ -1,17 +1,20 @@
 /**
  * The reconciler on GitHub, against the fake GitHub: a card whose move never reached Ouija (the webhook was
  * lost) is started by the next pass and reaches review, and a later pass signals nothing new. Once with labels
- * as columns, once with a Projects v2 Status field. Every request the lister made must satisfy GitHub's
- * published contract (REST operations, GraphQL schema).
+ * as columns, once with a Projects v2 Status field. With labels, a failed card still labelled is left alone
+ * however often humans comment (updated_at moves, the label does not), and restarted once it is labelled
+ * again. Every request the lister made must satisfy GitHub's published contract (REST operations, GraphQL schema).
  */
 import fs from 'node:fs';
 import { createBareRemote } from '../../../src/cli/local-repo';
 import type { DeepPartial, OuijaConfig } from '../../../src/config';
-import { getDelivery } from '../../../src/db';
+import { workflowIdForCard } from '../../../src/core/cards';
+import type { CardState } from '../../../src/core/types';
+import { getDelivery, listDeliveries } from '../../../src/db';
 import type { PassSummary } from '../../../src/reconcile';
 import { reconcileDeliveryId } from '../../../src/reconcile';
 import { eventually } from '../../support/eventually';
-import { FakeGitHub, GITHUB_TEST_SECRET, type FakeRepo } from '../../support/fake-github';
+import { FakeGitHub, GITHUB_TEST_SECRET, type FakeIssue, type FakeRepo } from '../../support/fake-github';
 import { startHarness, WEBHOOK_SECRET, type Harness } from '../../support/ouija-harness';
 
 const CARD_KEY = (n: number) => `github:acme.widgets:${n}`;
@@ -48,6 +51,13 @@ async function withoutWebhooks(world: World, change: () => void): Promise<void> 
   change();
   await world.fake.settled();
   world.fake.deliverTo(world.harness.ouija.url);
+}
+
+/** The time the issue last got `label`, as the fake's events API records it. */
+function labelledAt(fake: FakeGitHub, issue: FakeIssue, label: string): string {
+  const event = fake.state.issueEvents.filter((e) => e.issue === issue && e.event === 'labeled' && e.label === label).at(-1);
+  if (!event) throw new Error(`issue #${issue.number} was never labelled ${label}`);
+  return event.createdAt;
 }
 
 async function stopWorld(world: World | undefined): Promise<void> {
@@ -88,6 +98,56 @@ describe('labels as columns', () => {
     await fake.settled();
     expect(fake.violations).toEqual([]);
     expect(fake.requests.some((r) => r.operationId === 'issues/list-for-repo')).toBe(true);
+    // Issue events are looked up only for cards whose workflow closed.
+    expect(fake.requests.some((r) => r.operationId === 'issues/list-events')).toBe(false);
+  });
+
+  it('leaves a failed card labelled `ouija` alone after a human comment, and restarts it once it is labelled again', async () => {
+    const { fake, harness, repo } = world;
+    const human = { login: 'alice', association: 'OWNER' } as const;
+    const issue = fake.addIssue(repo, { title: 'Doomed', body: 'ouija-demo: exit=3' });
+    const key = CARD_KEY(issue.number);
+    const reconcileDeliveries = async () => (await listDeliveries(harness.database.db, { source: 'reconcile', limit: 1000 })).filter((d) => d.cardKey === key);
+    fake.label(issue, 'ouija');
+    await fake.settled();
+    const handle = harness.ouija.temporal.workflow.getHandle(workflowIdForCard(key));
+    const failed: CardState = await handle.result();
+    expect(failed.phase).toBe('failed');
+    const first = await handle.describe();
+    const closedAt = first.closeTime!.getTime();
+    expect(issue.labels).toEqual(['ouija']);
+    expect(Date.parse(labelledAt(fake, issue, 'ouija'))).toBeLessThanOrEqual(closedAt);
+
+    // GitHub's timestamps have whole seconds: comment in a later second than the close.
+    while (Date.now() < closedAt + 1000) await new Promise((r) => setTimeout(r, 100));
+    fake.comment(repo, issue.number, 'Any idea why this failed?', human);
+    await fake.settled();
+    expect(Date.parse(fake.state.issueJson(issue).updated_at)).toBeGreaterThan(closedAt);
+    expect(await world.pass()).toMatchObject({ signalled: 0, errors: 0 });
+    expect(await reconcileDeliveries()).toEqual([]);
+    expect((await handle.describe()).runId).toBe(first.runId);
+
+    await withoutWebhooks(world, () => {
+      fake.unlabel(issue, 'ouija', human);
+      fake.label(issue, 'ouija', human);
+    });
+    expect(await world.pass()).toMatchObject({ signalled: 1, errors: 0 });
+    const deliveryId = reconcileDeliveryId(key, 'working', labelledAt(fake, issue, 'ouija'));
+    expect((await getDelivery(harness.database.db, { source: 'reconcile', deliveryId }))?.status).toBe('accepted');
+    const again: CardState = await handle.result();
+    expect(again.phase).toBe('failed');
+    expect((await handle.describe()).runId).not.toBe(first.runId);
+
+    // The second run closed after the label was added: comments since change nothing, and the version is
+    // still the label's, so nothing new is delivered.
+    fake.comment(repo, issue.number, 'Still failing.', human);
+    await fake.settled();
+    expect(await world.pass()).toMatchObject({ signalled: 0, errors: 0 });
+    expect((await reconcileDeliveries()).map((d) => d.deliveryId)).toEqual([deliveryId]);
+
+    await fake.settled();
+    expect(fake.violations).toEqual([]);
+    expect(fake.requests.some((r) => r.operationId === 'issues/list-events')).toBe(true);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * The fake GitHub's world: repositories, issues, pull requests (sharing the issues' number space, as on
- * GitHub), comments, reviews and Projects v2 boards, plus how each renders as a REST/webhook object.
+ * GitHub), comments, issue events (labels added and removed), reviews and Projects v2 boards, plus how each
+ * renders as a REST/webhook object.
  */
 import { execFileSync } from 'node:child_process';
 
@@ -35,6 +36,18 @@ export interface FakeIssue {
   state: 'open' | 'closed';
   labels: string[];
   user: FakeUser;
+  createdAt: string;
+  /** Moves on every change to the issue, comments included, as on GitHub. */
+  updatedAt: string;
+}
+
+/** An entry of an issue's events API: labels added and removed (the only kinds the fake records). */
+export interface FakeIssueEvent {
+  issue: FakeIssue;
+  id: number;
+  event: 'labeled' | 'unlabeled';
+  label: string;
+  actor: FakeUser;
   createdAt: string;
 }
 
@@ -109,6 +122,7 @@ export class FakeState {
   readonly issues: FakeIssue[] = [];
   readonly pulls: FakePull[] = [];
   readonly comments: FakeComment[] = [];
+  readonly issueEvents: FakeIssueEvent[] = [];
   readonly reviews: FakeReview[] = [];
   readonly reviewComments: FakeReviewComment[] = [];
   readonly projects: FakeProject[] = [];
@@ -210,7 +224,7 @@ export class FakeState {
       author_association: issue.user.association,
       html_url: url,
       created_at: issue.createdAt,
-      updated_at: issue.createdAt,
+      updated_at: issue.updatedAt,
       comments: this.comments.filter((c) => c.repo === issue.repo && c.number === issue.number).length,
     };
   }
@@ -258,6 +272,22 @@ export class FakeState {
       updated_at: pull.createdAt,
       head: { ref: pull.head, label: `${pull.repo.owner}:${pull.head}`, sha: headSha, repo },
       base: { ref: pull.base, label: `${pull.repo.owner}:${pull.base}`, sha: this.branchSha(pull.repo, pull.base) ?? '0'.repeat(40), repo },
+    };
+  }
+
+  issueEventJson(event: FakeIssueEvent): Json {
+    const { repo } = event.issue;
+    return {
+      id: event.id,
+      node_id: `${event.event === 'labeled' ? 'LE' : 'UNLE'}_${event.id}`,
+      url: `${this.htmlBase}/api/repos/${repo.owner}/${repo.name}/issues/events/${event.id}`,
+      actor: this.user(event.actor),
+      event: event.event,
+      commit_id: null,
+      commit_url: null,
+      created_at: event.createdAt,
+      performed_via_github_app: null,
+      label: { name: event.label, color: 'ededed' },
     };
   }
 

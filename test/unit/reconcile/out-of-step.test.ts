@@ -1,5 +1,5 @@
 /** The reconciler's one decision: which board/workflow disagreements a lost webhook explains. */
-import { outOfStep } from '../../../src/reconcile/out-of-step';
+import { changeTimeDecides, outOfStep } from '../../../src/reconcile/out-of-step';
 import { reconcileDeliveryId } from '../../../src/reconcile/reconciler';
 import type { WorkflowView } from '../../../src/reconcile/types';
 import type { Phase } from '../../../src/core/types';
@@ -52,6 +52,19 @@ describe('a card in a review column', () => {
 test.each(['done', 'other'] as const)('a card in a %s column is never out of step', (role) => {
   expect(outOfStep({ role }, null)).toBeNull();
   expect(outOfStep({ role }, closed('failed'))).toBeNull();
+});
+
+test('the change time is looked up only where it decides: a working card whose workflow closed', () => {
+  expect(changeTimeDecides('working', closed('failed'))).toBe(true);
+  expect(changeTimeDecides('working', running('working'))).toBe(false);
+  expect(changeTimeDecides('working', null)).toBe(false);
+  expect(changeTimeDecides('review', closed('cancelled'))).toBe(false);
+  expect(changeTimeDecides('done', closed('done'))).toBe(false);
+  // Where it is false, outOfStep's answer does not depend on changedAt.
+  for (const [role, workflow] of [['working', running('working')], ['working', null], ['review', closed('cancelled')], ['review', null]] as const) {
+    expect(outOfStep({ role, changedAt: before }, workflow)).toBe(outOfStep({ role, changedAt: after }, workflow));
+    expect(outOfStep({ role }, workflow)).toBe(outOfStep({ role, changedAt: after }, workflow));
+  }
 });
 
 test('the delivery ID names the card, the column role and the board version', () => {

@@ -2,18 +2,31 @@
  * The GitHub cards in working and review columns, for the reconciler: open issues of `github.repos` carrying
  * the working or review label, or — with `github.project` — the project's issue items whose Status option
  * maps to working or review. Read-only; one paginated request per repository and label (or per project page).
+ *
+ * When a card entered its column: a Status value's updatedAt says so directly, but an issue's updated_at moves
+ * on every comment or edit, so in labels mode the time the column's label was last added comes from the
+ * issue's events, one more request per card, made only when the reconciler asks (`enteredColumn`).
  */
 import type { GithubSettings } from '../../../config';
 import type { CardInfo, ColumnRole } from '../../../core/types';
 import { cardFromIssue, isConfiguredRepo, labelNames, type RepoName } from './cards';
 import type { GitHubClient } from './client';
 
+/** When a card entered its current column, and the board version that names it. */
+export interface ColumnEntry {
+  version: string;
+  changedAt: Date;
+}
+
 export interface ListedCard {
   card: CardInfo;
   role: ColumnRole;
-  /** Changes when the card's column may have changed: the issue's (or the Status value's) updated_at. */
+  /** Changes when the card's column may have changed: the issue's updated_at (labels), the Status value's (project). */
   version: string;
-  changedAt: Date;
+  /** Project mode: when the Status value last changed. Labels mode leaves it to `enteredColumn`. */
+  changedAt?: Date;
+  /** Labels mode: when the column's label was last added (a request per call). */
+  enteredColumn?: () => Promise<ColumnEntry>;
 }
 
 type Settings = Pick<GithubSettings, 'repos' | 'labels' | 'project' | 'cloneUrl' | 'repoUrls'>;
@@ -36,11 +49,32 @@ async function listLabelledCards(octokit: GitHubClient, github: Settings): Promi
         const role = roleFromLabels(labelNames(issue), github.labels);
         if (role !== 'working' && role !== 'review') continue;
         const card = cardFromIssue({ ...issue, owner, repo }, github);
-        byKey.set(card.key, { card, role, version: issue.updated_at, changedAt: new Date(issue.updated_at) });
+        const columnLabel = role === 'working' ? github.labels.working : github.labels.review;
+        const enteredColumn = () => labelAddedAt(octokit, { owner, repo, issue_number: issue.number }, columnLabel, issue.created_at);
+        byKey.set(card.key, { card, role, version: issue.updated_at, enteredColumn });
       }
     }
   }
   return [...byKey.values()];
+}
+
+async function labelAddedAt(octokit: GitHubClient, issue: { owner: string; repo: string; issue_number: number }, label: string, createdAt: string): Promise<ColumnEntry> {
+  const events = await octokit.paginate(octokit.rest.issues.listEvents, { ...issue, per_page: 100 });
+  // GitHub records labels given at creation as `labeled` events too; should none be found, the issue's creation
+  // is the earliest the label can date from: the conservative answer (a closed run stays closed).
+  const at = lastLabelled(events, label) ?? createdAt;
+  return { version: at, changedAt: new Date(at) };
+}
+
+/** The time of the most recent `labeled` event for `label` (case-insensitive, as GitHub compares labels), or null. */
+export function lastLabelled(events: ReadonlyArray<{ event: string; created_at: string; label?: { name: string } }>, label: string): string | null {
+  const wanted = label.toLowerCase();
+  let latest: string | null = null;
+  for (const e of events) {
+    if (e.event !== 'labeled' || e.label?.name.toLowerCase() !== wanted) continue;
+    if (latest === null || Date.parse(e.created_at) > Date.parse(latest)) latest = e.created_at;
+  }
+  return latest;
 }
 
 const PROJECT_ITEMS = `query ProjectItems($owner: String!, $number: Int!, $field: String!, $after: String) {
