@@ -43,8 +43,9 @@ test('happy path: moved → worktree + branch → agent commits → pushed → R
   const runs = await listAgentRuns(h.database.db, { cardKey: c.cardKey });
   expect(runs.map((r) => r.outcome)).toEqual(['succeeded']);
   expect(await eventually(() => cardColumn(c.cardId), (col) => col === 'review')).toBe('review');
-  const comments = (await h.api('GET', `/api/cards/${c.cardId}`)).body.comments as Array<{ commentKey: string; body: string }>;
-  expect(comments.map((x) => x.commentKey)).toEqual([expect.stringMatching(/^review\/r1-[0-9a-f]{8}\/0$/)]);
+  // The comment follows the move on the board queue: wait for it rather than race it.
+  const commentKeys = async () => ((await h.api('GET', `/api/cards/${c.cardId}`)).body.comments as Array<{ commentKey: string }>).map((x) => x.commentKey);
+  expect(await eventually(commentKeys, (keys) => keys.length > 0)).toEqual([expect.stringMatching(/^review\/r1-[0-9a-f]{8}\/0$/)]);
 
   const approved = await h.api('POST', `/api/cards/${c.cardId}/approve`, { by: 'alice' });
   expect(approved.body.dispatch.status).toBe('accepted');
