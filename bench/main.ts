@@ -1,0 +1,167 @@
+/** Orchestrates one bench run: services, implementations, scenarios, the table and the JSON result file. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { log } from '../src/log';
+import { installRuntime } from '../workers/queues';
+import { startBareTemporal } from './impl/bare-temporal';
+import { startBullmq } from './impl/bullmq';
+import { startOuijaBench } from './impl/ouija';
+import type { BenchImpl } from './impl/types';
+import { replay } from './replay';
+import { dispatch, ingest, meanOf, parallelGroup, scale, stepOverhead } from './scenarios';
+import { startServices } from './services';
+import { ratio, summarize, table, type Summary } from './stats';
+import { Timeline } from './timeline';
+
+const DEFAULTS = {
+  dispatchSamples: 20,
+  stepCards: 5,
+  stepSleepMs: 500,
+  parallelRounds: 3,
+  parallelSleepsMs: '3000,3500,4000',
+  ingestCards: 30,
+  ingestCopies: 10,
+  ingestConcurrency: 20,
+  scaleCards: 100,
+  scaleConcurrency: 20,
+  replayHistories: 1000,
+  agentConcurrency: 8,
+  /** Comma-separated subset of 1..6. */
+  scenarios: '1,2,3,4,5,6',
+};
+type Options = typeof DEFAULTS;
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { ...DEFAULTS };
+  for (const arg of argv) {
+    const m = /^--([a-zA-Z]+)=(.*)$/.exec(arg);
+    if (!m || !(m[1]! in DEFAULTS)) throw new Error(`unknown argument ${arg}; known: ${Object.keys(DEFAULTS).map((k) => `--${k}=`).join(' ')}`);
+    const key = m[1] as keyof Options;
+    (options as Record<string, unknown>)[key] = typeof DEFAULTS[key] === 'number' ? Number(m[2]) : m[2];
+  }
+  return options;
+}
+
+const IMPLS = ['ouija', 'bare-temporal', 'bullmq'] as const;
+type Row = { scenario: string; metric: string; values: Partial<Record<(typeof IMPLS)[number], number>> };
+
+export async function main(argv: string[]): Promise<void> {
+  const options = parseArgs(argv);
+  const scenarios = new Set(options.scenarios.split(',').map(Number));
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    loadAvgAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+  const say = (msg: string) => console.error(`[bench] ${msg}`);
+  say(`machine ${JSON.stringify(machine)}`);
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ouija-bench-run-'));
+  const timeline = new Timeline(path.join(workDir, 'timeline.ndjson'));
+  // Ouija's SDK runtime (logs into its JSON log), installed before the bare-Temporal worker would install the default one.
+  installRuntime(log);
+  const services = await startServices();
+  // Interrupted: stop the servers we started (their exit hooks run on process exit) instead of orphaning them.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void services.stop().finally(() => process.exit(130)));
+  const results: Record<string, unknown> = {};
+  const rows: Row[] = [];
+  const latencyRows = (scenario: string, unit: string, samples: Partial<Record<string, number[]>>) => {
+    const s = Object.fromEntries(IMPLS.map((i) => [i, summarize(samples[i] ?? [])])) as Record<string, Summary | null>;
+    for (const p of ['p50', 'p95', 'p99'] as const) {
+      rows.push({ scenario, metric: `${p} ${unit}`, values: Object.fromEntries(IMPLS.map((i) => [i, s[i]?.[p]])) });
+    }
+    return s;
+  };
+  const stack: BenchImpl[] = [];
+  try {
+    say('bundling workflows/ for Ouija');
+    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+    const bundlePath = path.join(workDir, 'workflow-bundle.js');
+    fs.writeFileSync(bundlePath, bundle.code);
+    const common = { timeline: timeline.file, agentConcurrency: options.agentConcurrency };
+    const bare = await startBareTemporal({ address: services.temporalAddress, ...common });
+    stack.push(bare);
+    const bull = await startBullmq({ redisPort: services.redisPort, ...common });
+    stack.push(bull);
+
+    if ([1, 3, 4, 5].some((n) => scenarios.has(n))) {
+      const ouija = await startOuijaBench({ address: services.temporalAddress, pipeline: ['implement'], workflowBundlePath: bundlePath, ...common });
+      stack.push(ouija);
+      const all = [ouija, bare, bull];
+      if (scenarios.has(1)) {
+        say(`1 dispatch latency, ${options.dispatchSamples} cards per implementation`);
+        const r = await dispatch(all, timeline, options.dispatchSamples);
+        results.dispatch = { ...r, summary: latencyRows('1 dispatch', 'ms', Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.latencyMs]))), breakdownMean: meanOf(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.breakdown]))) };
+      }
+      if (scenarios.has(3)) {
+        const sleeps = options.parallelSleepsMs.split(',').map(Number);
+        say(`3 parallel group of ${sleeps.length} agents (${sleeps.join('/')} ms), ${options.parallelRounds} rounds`);
+        const r = await parallelGroup(all, timeline, options.parallelRounds, sleeps);
+        results.parallelGroup = r;
+        latencyRows('3 parallel overhead', 'ms', Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.overheadMs])));
+        latencyRows('3 parallel end-to-end', 'ms', Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.endToEndMs])));
+      }
+      if (scenarios.has(4)) {
+        say(`4 ingest: ${options.ingestCards} cards × ${options.ingestCopies} copies, ${options.ingestConcurrency} in flight`);
+        const r: Record<string, Awaited<ReturnType<typeof ingest>>> = {};
+        for (const impl of all) r[impl.name] = await ingest(impl, timeline, options.ingestCards, options.ingestCopies, options.ingestConcurrency);
+        results.ingest = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { ...v, latencyMs: summarize(v.latencyMs) }]));
+        rows.push({ scenario: '4 ingest', metric: 'deliveries/s', values: pick(r, (v) => v.perSecond) });
+        rows.push({ scenario: '4 ingest', metric: 'p99 response ms', values: pick(r, (v) => summarize(v.latencyMs)?.p99) });
+        rows.push({ scenario: '4 ingest', metric: 'duplicate agent runs', values: pick(r, (v) => v.duplicateAgentRuns) });
+        rows.push({ scenario: '4 ingest', metric: 'non-2xx answers', values: pick(r, (v) => v.non2xx) });
+      }
+      if (scenarios.has(5)) {
+        say(`5 scale: ${options.scaleCards} cards in flight`);
+        const r: Record<string, Awaited<ReturnType<typeof scale>>> = {};
+        const pids = { temporal: services.temporalPid, redis: services.redisPid };
+        for (const impl of all) r[impl.name] = await scale(impl, options.scaleCards, options.scaleConcurrency, pids);
+        results.scale = r;
+        rows.push({ scenario: `5 scale N=${options.scaleCards}`, metric: 'completion ms', values: pick(r, (v) => v.completionMs) });
+        rows.push({ scenario: `5 scale N=${options.scaleCards}`, metric: 'bench process peak RSS MiB', values: pick(r, (v) => v.benchProcessPeakRssMiB) });
+      }
+      await ouija.stop();
+      stack.splice(stack.indexOf(ouija), 1);
+    }
+    if (scenarios.has(2)) {
+      const ouija = await startOuijaBench({ address: services.temporalAddress, pipeline: ['plan', 'implement', 'test'], workflowBundlePath: bundlePath, ...common });
+      stack.push(ouija);
+      say(`2 step overhead: ${options.stepCards} cards × 3 steps of ${options.stepSleepMs} ms`);
+      const r = await stepOverhead([ouija, bare, bull], timeline, options.stepCards, options.stepSleepMs);
+      results.stepOverhead = { ...r, summary: latencyRows('2 step overhead', 'ms', r.samples) };
+      await ouija.stop();
+      stack.splice(stack.indexOf(ouija), 1);
+    }
+    if (scenarios.has(6)) {
+      say(`6 replay of ${options.replayHistories} saved histories`);
+      const r = await replay(options.replayHistories, bundle.code);
+      results.replay = r;
+      rows.push({ scenario: `6 replay ×${r.histories}`, metric: `total ms (${r.failures} failed)`, values: { ouija: r.elapsedMs } });
+    }
+  } finally {
+    for (const impl of stack.reverse()) await impl.stop().catch((err: unknown) => say(`stopping ${impl.name}: ${String(err)}`));
+    await services.stop();
+  }
+
+  const printed = table(
+    ['scenario', 'metric', ...IMPLS, 'ouija÷bare', 'ouija÷bullmq'],
+    rows.map((r) => [r.scenario, r.metric, ...IMPLS.map((i) => (r.values[i] === undefined ? '-' : String(r.values[i]))), ratio(r.values.ouija, r.values['bare-temporal']), ratio(r.values.ouija, r.values.bullmq)]),
+  );
+  console.log(printed);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const file = path.join(__dirname, 'results', `${stamp}.json`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, options, rows, results }, null, 2)}\n`);
+  console.log(`\nwritten ${path.relative(process.cwd(), file)}`);
+  fs.rmSync(workDir, { recursive: true, force: true });
+}
+
+function pick<T>(r: Record<string, T>, f: (v: T) => number | undefined): Row['values'] {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, f(v)]));
+}
+
+const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
