@@ -6,18 +6,12 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import { workflowIdForCard } from '../../src/core/cards';
-import { loadConfig } from '../../src/config';
-import { createBareRemote } from '../../src/cli/local-repo';
 import { log } from '../../src/log';
 import { signBuiltinBody } from '../../src/plugins/kanban/builtin';
-import { ensureNamespace, waitForNamespace } from '../../src/temporal/namespace';
 import { stateQuery } from '../../workflows/messages';
+import { isolatedOuija } from '../../test/support/isolated-ouija';
 import { startOuija } from '../../workers/all-in-one';
-import { createTestDatabase } from '../../test/support/database';
 import { SLEEPER } from '../timeline';
 import { activityTimings, publishCompletedAt } from './history';
 import { postSigned, until, type BenchImpl } from './types';
@@ -34,32 +28,11 @@ export interface OuijaBenchOptions {
 }
 
 export async function startOuijaBench(opts: OuijaBenchOptions): Promise<BenchImpl> {
-  const id = crypto.randomUUID().slice(0, 8);
-  const namespace = `bench-ouija-${id}`;
-  // Card IDs restart in each instance's fresh database: a board of its own keeps card keys (and so the
-  // timeline's entries) apart from an earlier instance's.
-  const BOARD = `bench-${id}`;
-  const admin = await Connection.connect({ address: opts.address });
-  try {
-    await ensureNamespace(admin, namespace, 1);
-    await waitForNamespace(admin, namespace);
-  } finally {
-    await admin.close();
-  }
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ouija-bench-'));
-  const remote = await createBareRemote(workDir);
-  const database = await createTestDatabase();
-  const config = loadConfig({
-    cwd: workDir,
-    env: {},
+  const { config, remote, database, workDir } = await isolatedOuija({
+    address: opts.address,
+    prefix: 'bench-ouija',
+    builtinWebhookSecret: SECRET,
     overrides: {
-      dataDir: path.join(workDir, 'data'),
-      port: 0,
-      databaseUrl: database.url,
-      secrets: { builtinWebhook: SECRET },
-      temporal: { namespace },
-      repos: { allow: [remote] },
-      reconcileIntervalMs: 0,
       pipeline: opts.pipeline,
       agent: {
         adapter: 'command',
@@ -70,6 +43,9 @@ export async function startOuijaBench(opts: OuijaBenchOptions): Promise<BenchImp
       },
     },
   });
+  // Card IDs restart in each instance's fresh database: a board of its own keeps card keys (and so the
+  // timeline's entries) apart from an earlier instance's.
+  const BOARD = `bench-${crypto.randomUUID().slice(0, 8)}`;
   const ouija = await startOuija({ config, temporalAddress: opts.address, http: true, log, workflowBundle: { codePath: opts.workflowBundlePath } });
   const url = ouija.url!;
   const api = async (route: string, body: unknown) => {

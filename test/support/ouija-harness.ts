@@ -3,20 +3,15 @@
  * Temporal namespace (test files run in parallel against one dev server), all workers and the HTTP server,
  * driven through the same HTTP API a user has.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import { workflowIdForCard } from '../../src/core/cards';
 import type { CardState } from '../../src/core/types';
-import { loadConfig, type DeepPartial, type OuijaConfig } from '../../src/config';
+import type { DeepPartial, OuijaConfig } from '../../src/config';
 import { log } from '../../src/log';
-import { createBareRemote } from '../../src/cli/local-repo';
-import { ensureNamespace, waitForNamespace } from '../../src/temporal/namespace';
 import { stateQuery } from '../../workflows/messages';
 import { startOuija, type RunningOuija } from '../../workers/all-in-one';
-import { createTestDatabase, type TestDatabase } from './database';
+import type { TestDatabase } from './database';
+import { isolatedOuija } from './isolated-ouija';
 
 export const WEBHOOK_SECRET = 'test-builtin-secret';
 
@@ -40,36 +35,11 @@ export interface Harness {
 export async function startHarness(overrides: DeepPartial<OuijaConfig> = {}): Promise<Harness> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set (the integration globalSetup sets it)');
-  // One namespace per harness: card IDs come from per-database sequences, so two test files' cards share
-  // workflow IDs, and their workers share task queue names; a namespace keeps each file's world apart.
-  // (Random, not a counter: jest gives every test file a fresh module registry in the same worker process.)
-  const namespace = `ouija-test-${crypto.randomUUID().slice(0, 8)}`;
-  const connection = await Connection.connect({ address });
-  try {
-    await ensureNamespace(connection, namespace, 1);
-    await waitForNamespace(connection, namespace);
-  } finally {
-    await connection.close();
-  }
-
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ouija-it-'));
-  const remote = await createBareRemote(workDir);
-  const database = await createTestDatabase();
-  const config = loadConfig({
-    cwd: workDir,
-    env: {},
-    overrides: {
-      dataDir: path.join(workDir, 'data'),
-      port: 0,
-      databaseUrl: database.url,
-      secrets: { builtinWebhook: WEBHOOK_SECRET },
-      temporal: { namespace },
-      repos: { allow: [remote] },
-      // Tests drive reconciliation themselves (test/integration/reconcile); a timer would race them.
-      reconcileIntervalMs: 0,
-      ...overrides,
-      agent: { heartbeatTimeoutMs: 10_000, silenceTimeoutMs: 5_000, maxAttempts: 2, ...overrides.agent },
-    },
+  const { config, database, remote, workDir } = await isolatedOuija({
+    address,
+    prefix: 'ouija-test',
+    builtinWebhookSecret: WEBHOOK_SECRET,
+    overrides: { ...overrides, agent: { heartbeatTimeoutMs: 10_000, silenceTimeoutMs: 5_000, maxAttempts: 2, ...overrides.agent } },
   });
   // The SDK's warnings about activities failing on purpose would drown the test output.
   process.env.TEMPORAL_LOG_LEVEL ??= 'ERROR';
