@@ -108,14 +108,7 @@ export async function listDeliveries(db: Db, filter: { source?: string; limit?: 
 /** Logs a 400/401/413 (every one: this is an audit trail, repeats included). Returns the row's ID. */
 export async function recordRejection(
   db: Db,
-  input: {
-    source: string;
-    deliveryId: string | null;
-    httpStatus: number;
-    reason: string;
-    bodyBytes: number | null;
-    remoteAddr: string | null;
-  },
+  input: Omit<WebhookRejection, 'id' | 'createdAt'>,
 ): Promise<number> {
   const row = await db
     .insertInto('webhook_rejections')
