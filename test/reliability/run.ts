@@ -6,7 +6,7 @@
  *
  *   npm run reliability -- [--only bad-input,retry-storm] [--quick] [--cases id,id] [--storm-deliveries 1000] [--storm-copies 10]
  *     [--storm-forged N] [--storm-replayed N] [--storm-max-delay-ms 500] [--writers 8] [--moves 250]
- *     [--max-body-bytes 26214400] [--report reliability-report.json]
+ *     [--max-body-bytes 26214400] [--set name=value ...] [--report reliability-report.json]
  */
 import './quiet-logs';
 import path from 'node:path';
@@ -37,6 +37,8 @@ function parseParams(): { params: Params; only: string[]; report: string } {
       moves: { type: 'string', default: '250' },
       'max-body-bytes': { type: 'string', default: String(25 * 1024 * 1024) },
       report: { type: 'string', default: 'reliability-report.json' },
+      // Sizes of the other scenarios: --set name=value (each scenario documents and defaults its own).
+      set: { type: 'string', multiple: true, default: [] },
     },
   });
   const int = (name: string, value: string | undefined) => {
@@ -57,11 +59,22 @@ function parseParams(): { params: Params; only: string[]; report: string } {
     writers: int('writers', values.writers),
     movesPerWriter: int('moves', values.moves),
     maxBodyBytes: int('max-body-bytes', values['max-body-bytes']),
+    sizes: parseSizes(values.set ?? []),
   };
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : SCENARIOS.map((s) => s.name);
   const unknown = only.filter((name) => !SCENARIOS.some((s) => s.name === name));
   if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   return { params, only, report: path.resolve(values.report ?? 'reliability-report.json') };
+}
+
+function parseSizes(pairs: string[]): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const pair of pairs) {
+    const match = /^([a-z][a-z0-9-]*)=(\d+)$/.exec(pair);
+    if (!match) throw new Error(`--set expects name=<non-negative integer>, got "${pair}"`);
+    sizes[match[1]!] = Number(match[2]);
+  }
+  return sizes;
 }
 
 async function runScenario(scenario: Scenario, params: Params): Promise<Row[]> {

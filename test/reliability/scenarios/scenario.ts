@@ -17,6 +17,13 @@ export interface Params {
   movesPerWriter: number;
   /** The webhook body limit the payload-size scenario configures (the default is Ouija's own, 25 MiB). */
   maxBodyBytes: number;
+  /** `--set name=value` sizes for the scenarios that read them with `size()`. */
+  sizes: Record<string, number>;
+}
+
+/** A scenario's size: `--set name=value` if given, else the scenario's default. */
+export function size(params: Params, name: string, fallback: number): number {
+  return params.sizes[name] ?? fallback;
 }
 
 export interface Scenario {
