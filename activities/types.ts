@@ -13,6 +13,8 @@ export interface WorkspaceActivities {
   prepareWorkspace(effect: EffectOf<'prepareWorkspace'>): Promise<ResultOf<'prepare'>>;
   publish(effect: EffectOf<'publish'>): Promise<ResultOf<'publish'>>;
   cleanupWorkspace(effect: EffectOf<'cleanupWorkspace'>): Promise<ResultOf<'cleanup'>>;
+  prepareGroup(effect: EffectOf<'prepareGroup'>): Promise<ResultOf<'prepareGroup'>>;
+  mergeGroup(effect: EffectOf<'mergeGroup'>): Promise<ResultOf<'mergeGroup'>>;
 }
 
 /** On the agents queue, whose worker caps concurrent agents. */

@@ -1,10 +1,12 @@
 /** Workspace activities (git queue): thin adapters from effects to the git plugin and the forge. */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { assertRepoAllowed, RepoNotAllowedError } from '../src/core/repos';
 import type { CardInfo } from '../src/core/types';
 import { NonRetryableGitError, type SecretGitConfig, type Workspaces } from '../src/plugins/git';
 import type { Forge } from '../src/plugins/git/forges/types';
 import { log as defaultLog, type Logger } from '../src/log';
+import { heartbeatDuring } from './heartbeat';
 import { activityLogger } from './logger';
 import type { WorkspaceActivities } from './types';
 
@@ -19,10 +21,14 @@ export interface WorkspaceActivityDeps {
   log?: Logger;
 }
 
-/** Errors that retrying cannot fix fail the effect at once instead of using up the retry policy. */
+/**
+ * Runs a workspace activity: heartbeating throughout (the workflow gives git steps a heartbeat timeout, so a
+ * worker that dies mid-push is noticed in seconds rather than at the 10-minute start-to-close), and failing at
+ * once, without using up the retry policy, on errors that retrying cannot fix.
+ */
 async function failFastOn<T>(base: Logger, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    return await heartbeatDuring(Context.current(), () => undefined, fn());
   } catch (err) {
     if (err instanceof NonRetryableGitError || err instanceof RepoNotAllowedError) {
       activityLogger(base).warn({ err }, 'failing the effect without retries');
@@ -58,6 +64,18 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps): Workspac
       return { kind: 'publish', review, remoteSha };
     },
 
+    async prepareGroup({ card, workspace, steps }) {
+      const workspaces = await deps.workspaces.prepareMembers({ cardKey: card.key, path: workspace.path, steps });
+      activityLogger(base).info({ steps }, 'parallel step worktrees prepared');
+      return { kind: 'prepareGroup', workspaces };
+    },
+
+    async mergeGroup({ card, workspace, merge, discard }) {
+      const { headSha, merged } = await deps.workspaces.mergeMembers({ cardKey: card.key, path: workspace.path, merge, discard });
+      activityLogger(base).info({ merged, discarded: discard, headSha }, 'parallel steps merged');
+      return { kind: 'mergeGroup', headSha, merged };
+    },
+
     async cleanupWorkspace({ card, workspace }) {
       await deps.workspaces.cleanup({ cardKey: card.key, path: workspace.path });
       activityLogger(base).info({ path: workspace.path }, 'workspace cleaned up');
@@ -68,5 +86,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps): Workspac
     prepareWorkspace: (effect) => failFastOn(base, () => activities.prepareWorkspace(effect)),
     publish: (effect) => failFastOn(base, () => activities.publish(effect)),
     cleanupWorkspace: (effect) => failFastOn(base, () => activities.cleanupWorkspace(effect)),
+    prepareGroup: (effect) => failFastOn(base, () => activities.prepareGroup(effect)),
+    mergeGroup: (effect) => failFastOn(base, () => activities.mergeGroup(effect)),
   };
 }

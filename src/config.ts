@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { InvalidPipelineError, validatePipeline } from './core/state';
 
 /** The adapters Ouija ships; each lives in src/plugins/agent/adapters/. */
 export const ADAPTER_NAMES = ['command', 'demo', 'claude-code', 'codex', 'gemini', 'aider'] as const;
@@ -27,7 +28,21 @@ const agentProfileSchema = z.object({
   silenceTimeoutMs: z.number().int().positive().default(10 * 60_000),
   /** `bwrap`: run the agent in a bubblewrap sandbox that may write only its worktree and run dirs (docs/AGENTS.md); default none. */
   sandbox: z.enum(['none', 'bwrap']).optional(),
+  /**
+   * Warm sessions (docs/AGENTS.md): `warm: true` continues one CLI session across a card's review rounds, keyed by
+   * the card (never shared with another card) and replaced by a fresh one after `maxTasks` tasks. Default: cold,
+   * a fresh session for every task.
+   */
+  session: z
+    .strictObject({
+      warm: z.boolean().default(false),
+      maxTasks: z.number().int().min(1).max(1000).default(10),
+    })
+    .optional(),
 });
+
+/** Adapters that can keep a warm session: Claude Code (`--session-id` / `--resume`), and protocol agents (OUIJA_SESSION_DIR). */
+export const WARM_SESSION_ADAPTERS: readonly (typeof ADAPTER_NAMES)[number][] = ['command', 'demo', 'claude-code'];
 
 /** The default agent, plus the run-wide limits the workflow gives every agent step. */
 const agentSchema = agentProfileSchema.extend({
@@ -41,6 +56,7 @@ const agentSchema = agentProfileSchema.extend({
 });
 
 const roleNamesSchema = z.array(z.string().min(1)).min(1);
+const stepNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/);
 
 /** GitHub as board (issues are cards; labels or a Projects v2 Status field are columns) and as forge. */
 const githubSchema = z.object({
@@ -80,7 +96,19 @@ const fileSchema = z.object({
   repos: z.object({ allow: z.array(z.string().min(1)).default([]) }).default({ allow: [] }),
   /** Card workflows continue-as-new once their history has this many events (and nothing is in flight). */
   continueAsNewAfterEvents: z.number().int().min(10).default(2_000),
-  pipeline: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/)).min(1).default(['implement']),
+  /**
+   * Agent steps in order; `{"parallel": [...], "onFailure": "fail-fast" | "wait-all" | "best-effort"}` runs a group
+   * of steps at once, each in its own worktree, merged into the card's branch when they are done.
+   */
+  pipeline: z
+    .array(
+      z.union([
+        stepNameSchema,
+        z.object({ parallel: z.array(stepNameSchema).min(2), onFailure: z.enum(['fail-fast', 'wait-all', 'best-effort']).default('fail-fast') }),
+      ]),
+    )
+    .min(1)
+    .default(['implement']),
   agent: agentSchema.default(agentSchema.parse({})),
   /** Named agents, chosen per board and per pipeline step below (the default is `agent`). */
   agents: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/), agentProfileSchema).default({}),
@@ -89,6 +117,8 @@ const fileSchema = z.object({
   /** Per board: `{"<board id>": {"agent": "codex", "stepAgents": {...}}}`. */
   boards: z.record(z.string(), z.object({ agent: z.string().optional(), stepAgents: z.record(z.string(), z.string()).default({}) })).default({}),
   github: githubSchema.optional(),
+  /** Git steps (checkout, push, merge, cleanup): a worker that dies mid-step is noticed after this much silence. */
+  git: z.object({ heartbeatTimeoutMs: z.number().int().positive().default(30_000) }).default({ heartbeatTimeoutMs: 30_000 }),
   webhooks: z.object({ maxBodyBytes: z.number().int().positive().default(25 * 1024 * 1024) }).default({ maxBodyBytes: 25 * 1024 * 1024 }),
   /** How often to compare the built-in board with the workflows (a card moved without its event); 0 = never. */
   reconcileIntervalMs: z.number().int().min(0).default(60_000),
@@ -129,8 +159,20 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv; ove
   const parsed = fileSchema.safeParse(merged);
   if (!parsed.success) throw new ConfigError(`invalid configuration: ${z.prettifyError(parsed.error)}`);
   const cfg = parsed.data;
+  try {
+    validatePipeline(cfg.pipeline);
+  } catch (err) {
+    if (err instanceof InvalidPipelineError) throw new ConfigError(`invalid configuration: pipeline: ${err.message}`);
+    throw err;
+  }
   for (const name of agentNamesUsed(cfg)) {
     if (!(name in cfg.agents)) throw new ConfigError(`invalid configuration: agent "${name}" is used but not defined under "agents"`);
+  }
+  for (const [name, profile] of [['agent', cfg.agent] as const, ...Object.entries(cfg.agents).map(([n, p]) => [`agents.${n}`, p] as const)]) {
+    const adapter = profile.adapter ?? (profile.command ? 'command' : 'demo');
+    if (profile.session?.warm && !WARM_SESSION_ADAPTERS.includes(adapter)) {
+      throw new ConfigError(`invalid configuration: ${name}.session.warm: the ${adapter} adapter cannot keep a warm session (only ${WARM_SESSION_ADAPTERS.join(', ')})`);
+    }
   }
   const dataDir = path.resolve(cwd, cfg.dataDir ?? env.OUIJA_DATA_DIR ?? '.ouija');
   return {

@@ -27,7 +27,7 @@ import { coordinationOverhead } from './coordination-overhead';
 import { activityFailureMessage, effectFailed } from './effect-failed';
 import { DEFAULT_CARD_SETTINGS, NON_RETRYABLE_ERRORS, TASK_QUEUES, stateQuery, triggerSignal, type CardSettings, type CardWorkflowInput } from './messages';
 
-type LifecycleEffect = EffectOf<'prepareWorkspace' | 'runAgent' | 'publish' | 'cleanupWorkspace'>;
+type LifecycleEffect = EffectOf<'prepareWorkspace' | 'runAgent' | 'publish' | 'cleanupWorkspace' | 'prepareGroup' | 'mergeGroup'>;
 type BackgroundEffect = EffectOf<'moveCard' | 'comment' | 'notify'>;
 
 export async function cardWorkflow(input: CardWorkflowInput): Promise<CardState> {
@@ -80,6 +80,8 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardState>
       case 'runAgent':
       case 'publish':
       case 'cleanupWorkspace':
+      case 'prepareGroup':
+      case 'mergeGroup':
         return startLifecycle(effect);
       case 'cancelEffect':
         return running.get(effect.effectId)?.cancel();
@@ -155,6 +157,7 @@ function lifecycleOptions(effect: LifecycleEffect, state: CardState, settings: C
     activityId: effect.effectId,
     taskQueue: TASK_QUEUES.git,
     startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: settings.gitHeartbeatTimeoutMs,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { ...retry, maximumAttempts: settings.gitMaxAttempts },
     summary: `${effect.type} · run ${state.run} · card ${card}`,

@@ -41,7 +41,7 @@ export function coordinationOverhead(
     const t = now();
     const active = ACTIVE_PHASES.includes(state.phase);
     // Agent time counts only inside an active span: a cancelled agent still stopping is not part of one.
-    const agentRunning = active && state.inFlight?.kind === 'agent';
+    const agentRunning = active && (state.inFlight?.kind === 'agent' || state.inFlight?.kind === 'group');
     if (agentSince !== null && !agentRunning) {
       agentMs += t - agentSince;
       agentSince = null;

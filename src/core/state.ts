@@ -2,7 +2,7 @@
  * The card state's starting point and the questions the workflow asks of it (is the run over, may the
  * workflow complete). Pure: imported by workflow code.
  */
-import { ACTIVE_PHASES, TERMINAL_PHASES, type CardInfo, type CardState, type Phase } from './types';
+import { ACTIVE_PHASES, TERMINAL_PHASES, type CardInfo, type CardState, type ParallelGroup, type Phase, type PipelineEntry } from './types';
 
 /** Delivery IDs kept in workflow state; older repeats are caught by the Postgres delivery log. */
 export const MAX_REMEMBERED_DELIVERIES = 1000;
@@ -16,24 +16,40 @@ export class InvalidPipelineError extends Error {
   override name = 'InvalidPipelineError';
 }
 
-/** Returns a copy of `pipeline`, or throws InvalidPipelineError if it is empty, repeats a step or has a bad name. */
-export function validatePipeline(pipeline: readonly string[]): string[] {
+/**
+ * The flat step names of `pipeline` and its parallel groups, or throws InvalidPipelineError if it is empty,
+ * repeats a step, has a bad name or a group of fewer than two steps.
+ */
+export function validatePipeline(pipeline: readonly PipelineEntry[]): { steps: string[]; groups: ParallelGroup[] } {
   if (pipeline.length === 0) throw new InvalidPipelineError('a pipeline needs at least one step');
-  const seen = new Set<string>();
-  for (const step of pipeline) {
+  const steps: string[] = [];
+  const groups: ParallelGroup[] = [];
+  const add = (step: string) => {
     if (!STEP_NAME.test(step)) throw new InvalidPipelineError(`step name ${JSON.stringify(step)} is not of the form ${STEP_NAME}`);
-    if (seen.has(step)) throw new InvalidPipelineError(`step ${step} appears twice in the pipeline`);
-    seen.add(step);
+    if (steps.includes(step)) throw new InvalidPipelineError(`step ${step} appears twice in the pipeline`);
+    steps.push(step);
+  };
+  for (const entry of pipeline) {
+    if (typeof entry === 'string') {
+      add(entry);
+      continue;
+    }
+    if (entry.parallel.length < 2) throw new InvalidPipelineError('a parallel group needs at least two steps');
+    entry.parallel.forEach(add);
+    groups.push({ steps: [...entry.parallel], onFailure: entry.onFailure ?? 'fail-fast' });
   }
-  return [...pipeline];
+  return { steps, groups };
 }
 
 /** A card Ouija has heard of but not started: idle, run 0. Throws InvalidPipelineError on a bad pipeline. */
-export function initialState(card: CardInfo, pipeline: readonly string[] = DEFAULT_PIPELINE): CardState {
+export function initialState(card: CardInfo, pipeline: readonly PipelineEntry[] = DEFAULT_PIPELINE): CardState {
+  const { steps, groups } = validatePipeline(pipeline);
   return {
     card,
     phase: 'idle',
-    pipeline: validatePipeline(pipeline),
+    pipeline: steps,
+    // Only pipelines with groups carry the field, so states (and saved histories) of the others are unchanged.
+    ...(groups.length > 0 ? { groups } : {}),
     stepIndex: 0,
     run: 0,
     runTag: '',
@@ -64,7 +80,18 @@ export function isQuiescent(state: CardState): boolean {
   return isTerminal(state.phase) && state.inFlight === null && !state.restartRequested;
 }
 
-/** Where a revision starts: the step named 'implement' if the pipeline has one (planning is done), else the first. */
-export function reviseFrom(pipeline: readonly string[]): number {
-  return Math.max(0, pipeline.indexOf('implement'));
+/**
+ * Where a revision starts: the step named 'implement' if the pipeline has one (planning is done), else the
+ * first; when 'implement' is in a parallel group, the whole group runs again.
+ */
+export function reviseFrom(state: Pick<CardState, 'pipeline' | 'groups'>): number {
+  const index = Math.max(0, state.pipeline.indexOf('implement'));
+  const group = groupOf(state, index);
+  return group ? state.pipeline.indexOf(group.steps[0]!) : index;
+}
+
+/** The parallel group step `index` belongs to, if any. */
+export function groupOf(state: Pick<CardState, 'pipeline' | 'groups'>, index: number): ParallelGroup | undefined {
+  const step = state.pipeline[index];
+  return step === undefined ? undefined : state.groups?.find((group) => group.steps.includes(step));
 }

@@ -30,7 +30,17 @@ export function describeWork(state: CardState, work: InFlight): string {
       return 'publishing the branch for review';
     case 'cleanup':
       return 'workspace cleanup';
+    case 'prepareGroup':
+      return `preparing the worktrees of parallel group ${groupLabel(work)}`;
+    case 'group':
+      return `parallel group ${groupLabel(work)}`;
+    case 'mergeGroup':
+      return `merging parallel group ${groupLabel(work)}`;
   }
+}
+
+function groupLabel(work: InFlight): string {
+  return `(${(work.members ?? []).map((m) => m.step).join(', ')})`;
 }
 
 export const texts = {

@@ -14,7 +14,7 @@
  */
 import { branchNameForCard, fingerprint, isSafeBranchName } from './cards';
 import { effectId } from './effect-ids';
-import { MAX_REMEMBERED_DELIVERIES, isActive, isTerminal, reviseFrom } from './state';
+import { MAX_REMEMBERED_DELIVERIES, groupOf, isActive, isTerminal, reviseFrom } from './state';
 import { MAX_ERROR_LENGTH, clip, describeWork, texts } from './texts';
 import type {
   CardState,
@@ -22,6 +22,9 @@ import type {
   Effect,
   EffectResult,
   ExternalTrigger,
+  GroupMember,
+  InFlight,
+  ParallelGroup,
   ResultTrigger,
   ReviewComment,
   ReviewRequest,
@@ -116,6 +119,7 @@ function requestStart(s: CardState, via: 'moved' | 'retry'): TransitionResult {
 
 function onResult(s: CardState, trigger: ResultTrigger): TransitionResult {
   const work = s.inFlight;
+  if (work?.kind === 'group') return onMemberResult(s, work, trigger);
   if (work === null || work.effectId !== trigger.effectId) {
     return ignore(s, `stale result for ${trigger.effectId} (in flight: ${work?.effectId ?? 'nothing'})`);
   }
@@ -134,11 +138,17 @@ function onResult(s: CardState, trigger: ResultTrigger): TransitionResult {
       if (work.kind !== 'prepare') break;
       return startStep(
         { ...s, workspace: result.workspace, phase: s.phase === 'revising' ? 'revising' : 'working' },
-        s.phase === 'revising' ? reviseFrom(s.pipeline) : 0,
+        s.phase === 'revising' ? reviseFrom(s) : 0,
       );
     case 'agent':
       if (work.kind !== 'agent') break;
       return startStep({ ...s, lastSummary: result.summary }, s.stepIndex + 1);
+    case 'prepareGroup':
+      if (work.kind !== 'prepareGroup') break;
+      return runGroup(s, work, result.workspaces);
+    case 'mergeGroup':
+      if (work.kind !== 'mergeGroup') break;
+      return afterGroup(s, work);
     case 'publish':
       if (work.kind !== 'publish') break;
       return afterPublish(s, result.review, result.remoteSha);
@@ -148,15 +158,122 @@ function onResult(s: CardState, trigger: ResultTrigger): TransitionResult {
   return failRun(s, describeWork(s, work), `the ${work.kind} effect returned a ${result.kind} result`);
 }
 
-/** Agent step `index`, or publishing once every step has run. */
+/** Agent step `index` (or the parallel group it begins), or publishing once every step has run. */
 function startStep(s: CardState, index: number): TransitionResult {
   const step = s.pipeline[index];
   if (step === undefined) return startPublish(s);
   if (s.workspace === null) return failRun(s, `agent step ${index + 1}`, 'no workspace to run the agent in');
+  const group = groupOf(s, index);
+  if (group) return startGroup(s, index, group, s.workspace);
   const id = effectId(s.run, 'agent', s.round, step);
   return applied({ ...s, stepIndex: index, inFlight: { effectId: id, kind: 'agent', stepIndex: index } }, [
     { type: 'runAgent', effectId: id, card: s.card, step, stepIndex: index, round: s.round, feedback: s.feedback, workspace: s.workspace },
   ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parallel groups: prepareGroup (a worktree per step) → the steps' agents at once → mergeGroup → next step.
+// The group's outcome is decided here, from each step's own result trigger as it arrives.
+
+function startGroup(s: CardState, index: number, group: ParallelGroup, workspace: Workspace): TransitionResult {
+  const first = group.steps[0]!;
+  const members: GroupMember[] = group.steps.map((step, i) => ({
+    step,
+    stepIndex: index + i,
+    effectId: effectId(s.run, 'agent', s.round, step),
+    workspace: null,
+    status: 'pending',
+  }));
+  const id = effectId(s.run, 'prepareGroup', s.round, first);
+  return applied({ ...s, stepIndex: index, inFlight: { effectId: id, kind: 'prepareGroup', stepIndex: index, members } }, [
+    { type: 'prepareGroup', effectId: id, card: s.card, workspace, steps: [...group.steps] },
+  ]);
+}
+
+function runGroup(s: CardState, work: InFlight, workspaces: Record<string, Workspace>): TransitionResult {
+  const members = work.members ?? [];
+  const missing = members.filter((m) => !workspaces[m.step]).map((m) => m.step);
+  if (missing.length > 0) return failRun(s, describeWork(s, work), `no worktree for step(s) ${missing.join(', ')}`);
+  const running: GroupMember[] = members.map((m) => ({ ...m, workspace: workspaces[m.step]!, status: 'running' }));
+  const id = effectId(s.run, 'group', s.round, members[0]?.step);
+  const next: CardState = { ...s, inFlight: { effectId: id, kind: 'group', stepIndex: work.stepIndex, members: running } };
+  return applied(
+    next,
+    running.map((m) => ({
+      type: 'runAgent',
+      effectId: m.effectId,
+      card: s.card,
+      step: m.step,
+      stepIndex: m.stepIndex,
+      round: s.round,
+      feedback: s.feedback,
+      workspace: m.workspace!,
+    })),
+  );
+}
+
+/** A group step's agent result: wait for the others, or decide the group by its failure policy. */
+function onMemberResult(s: CardState, work: InFlight, trigger: ResultTrigger): TransitionResult {
+  const members = work.members ?? [];
+  const member = members.find((m) => m.effectId === trigger.effectId && m.status === 'running');
+  if (!member) return ignore(s, `stale result for ${trigger.effectId} (in flight: ${work.effectId})`);
+  const settled: GroupMember =
+    trigger.type === 'effect.failed'
+      ? { ...member, status: trigger.cancelled ? 'cancelled' : 'failed', error: clip(trigger.error, MAX_ERROR_LENGTH) }
+      : trigger.result.kind === 'agent'
+        ? { ...member, status: 'succeeded', summary: clip(trigger.result.summary, MAX_ERROR_LENGTH) }
+        : { ...member, status: 'failed', error: `the agent effect returned a ${trigger.result.kind} result` };
+  const updated = members.map((m) => (m === member ? settled : m));
+  const next: CardState = { ...s, inFlight: { ...work, members: updated } };
+  const running = updated.filter((m) => m.status === 'running');
+
+  // The run was stopped meanwhile: once every step's process is gone, clean up.
+  if (isTerminal(s.phase)) return running.length > 0 ? applied(next) : cleanUp({ ...next, inFlight: null }, next.workspace);
+
+  const policy = groupOf(s, work.stepIndex ?? s.stepIndex)?.onFailure ?? 'fail-fast';
+  const failedBefore = members.some((m) => m.status === 'failed');
+  // A cancellation we did not ask for (fail-fast asks only after a failure) ends the run, as for a single step.
+  if (settled.status === 'cancelled' && !failedBefore) {
+    return cancelRun(running.length > 0 ? next : { ...next, inFlight: null }, `${describeWork(s, work)} was cancelled`);
+  }
+  if (settled.status === 'failed' && policy === 'fail-fast' && !failedBefore && running.length > 0) {
+    return applied(next, running.map((m) => ({ type: 'cancelEffect', effectId: m.effectId })));
+  }
+  if (running.length > 0) return applied(next);
+
+  const succeeded = updated.filter((m) => m.status === 'succeeded');
+  const failed = updated.filter((m) => m.status !== 'succeeded');
+  if (failed.length > 0 && (policy !== 'best-effort' || succeeded.length === 0)) {
+    const why = failed.map((m) => `${m.step}: ${m.status === 'cancelled' ? `cancelled (${policy})` : m.error ?? 'failed'}`).join('; ');
+    return failRun({ ...next, inFlight: null }, `${describeWork(s, work)} [${policy}]`, why);
+  }
+  if (s.workspace === null) return failRun(next, describeWork(s, work), 'no workspace to merge into');
+  const id = effectId(s.run, 'mergeGroup', s.round, updated[0]?.step);
+  return applied({ ...next, inFlight: { ...work, effectId: id, kind: 'mergeGroup', members: updated } }, [
+    {
+      type: 'mergeGroup',
+      effectId: id,
+      card: s.card,
+      workspace: s.workspace,
+      merge: succeeded.map((m) => m.step),
+      discard: failed.map((m) => m.step),
+    },
+  ]);
+}
+
+function afterGroup(s: CardState, work: InFlight): TransitionResult {
+  const members = work.members ?? [];
+  const summaries = members.filter((m) => m.status === 'succeeded').map((m) => `${m.step}: ${m.summary ?? ''}`);
+  const last = members[members.length - 1];
+  return startStep({ ...s, lastSummary: summaries.join('\n') }, (last?.stepIndex ?? s.stepIndex) + 1);
+}
+
+/** Cancel whatever is in flight: the one effect, or every step of a group still running. */
+function cancelWork(work: InFlight): Effect[] {
+  if (work.kind === 'group') {
+    return (work.members ?? []).filter((m) => m.status === 'running').map((m) => ({ type: 'cancelEffect', effectId: m.effectId }));
+  }
+  return [{ type: 'cancelEffect', effectId: work.effectId }];
 }
 
 function startPublish(s: CardState): TransitionResult {
@@ -240,7 +357,7 @@ function branchFor(s: CardState): string | Error {
 function revise(s: CardState, comments: ReviewComment[]): TransitionResult {
   const branch = branchFor(s);
   const round = s.round + 1;
-  const next: CardState = { ...s, phase: 'revising', round, feedback: comments, stepIndex: reviseFrom(s.pipeline), lastError: null };
+  const next: CardState = { ...s, phase: 'revising', round, feedback: comments, stepIndex: reviseFrom(s), lastError: null };
   if (branch instanceof Error) return failRun(next, 'choosing a branch name', branch.message);
   const id = effectId(s.run, 'prepare', round);
   const revising: CardState = { ...next, inFlight: { effectId: id, kind: 'prepare' } };
@@ -255,7 +372,7 @@ function revise(s: CardState, comments: ReviewComment[]): TransitionResult {
 function finish(s: CardState, how: 'approved' | 'merged' | 'movedToDone'): TransitionResult {
   const effects: Effect[] = [];
   const stopping = s.inFlight !== null && s.inFlight.kind !== 'cleanup';
-  if (stopping && s.inFlight) effects.push({ type: 'cancelEffect', effectId: s.inFlight.effectId });
+  if (stopping && s.inFlight) effects.push(...cancelWork(s.inFlight));
   if (how !== 'movedToDone') effects.push({ type: 'moveCard', card: s.card, column: 'done' });
   const next: CardState = { ...s, phase: 'done', restartRequested: false };
   effects.push({ type: 'notify', card: s.card, event: 'card.done', text: texts.done(next) });
@@ -267,7 +384,7 @@ function cancelRun(s: CardState, why: string): TransitionResult {
   const effects: Effect[] = [];
   // The result of a cancelled effect still comes back; cleanup waits for it. A cleanup is left to finish.
   const stopping = s.inFlight !== null && s.inFlight.kind !== 'cleanup';
-  if (stopping && s.inFlight) effects.push({ type: 'cancelEffect', effectId: s.inFlight.effectId });
+  if (stopping && s.inFlight) effects.push(...cancelWork(s.inFlight));
   const next: CardState = { ...s, phase: 'cancelled', restartRequested: false };
   const text = texts.cancelled(next, why);
   effects.push(

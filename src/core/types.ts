@@ -60,6 +60,8 @@ export interface Workspace {
   baseSha: string;
   /** What the remote's branch pointed at when last seen (null: not on the remote yet). Push lease. */
   remoteSha: string | null;
+  /** Set on a parallel step's own worktree (its step name); its branch is local and merged, never pushed. */
+  member?: string;
 }
 
 /** The review request (a pull request, or the built-in forge's record of one). */
@@ -69,14 +71,48 @@ export interface ReviewRequest {
   headSha: string;
 }
 
-/** The kinds of effects whose results drive the lifecycle. At most one of them is in flight per card. */
-export type WorkKind = 'prepare' | 'agent' | 'publish' | 'cleanup';
+/**
+ * The kinds of lifecycle work. At most one is in flight per card; `group` is a parallel group's agents, which
+ * run side by side (each in a worktree of its own) between the group's `prepareGroup` and `mergeGroup`.
+ */
+export type WorkKind = 'prepare' | 'agent' | 'publish' | 'cleanup' | 'prepareGroup' | 'group' | 'mergeGroup';
+
+/** What a parallel group does when one of its steps fails for good. */
+export type GroupFailurePolicy =
+  | 'fail-fast' // cancel the group's other steps; the card fails
+  | 'wait-all' // let the other steps finish (their work stays on their branches); the card fails
+  | 'best-effort'; // keep the steps that succeeded and go on; the card fails only if every step failed
+
+/** Steps that run at the same time. They share no state: each works in its own worktree, merged afterwards. */
+export interface ParallelGroup {
+  /** Names of consecutive steps of the pipeline (at least two). */
+  steps: string[];
+  onFailure: GroupFailurePolicy;
+}
+
+/** A pipeline as configured: a step, or a parallel group of steps. */
+export type PipelineEntry = string | { parallel: string[]; onFailure?: GroupFailurePolicy };
+
+/** One step of a parallel group in flight. */
+export interface GroupMember {
+  step: string;
+  stepIndex: number;
+  /** The member's runAgent effect ID. */
+  effectId: string;
+  /** Its own worktree, once `prepareGroup` has made it. */
+  workspace: Workspace | null;
+  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  summary?: string;
+  error?: string;
+}
 
 export interface InFlight {
   effectId: string;
   kind: WorkKind;
-  /** For agent effects: which pipeline step. */
+  /** For agent effects: which pipeline step; for group work: the group's first step. */
   stepIndex?: number;
+  /** For group work: its members, in pipeline order. */
+  members?: GroupMember[];
 }
 
 export interface CardState {
@@ -84,6 +120,8 @@ export interface CardState {
   phase: Phase;
   /** Pipeline step names, in order (default: ['implement']). */
   pipeline: string[];
+  /** Steps of `pipeline` that run in parallel (absent: none; states older than groups lack it). */
+  groups?: ParallelGroup[];
   /** Index into `pipeline` of the step running or next to run. */
   stepIndex: number;
   /** Increments each time the card (re)starts in the working column; part of every effect ID. */
@@ -136,7 +174,9 @@ export type EffectResult =
   | { kind: 'prepare'; workspace: Workspace }
   | { kind: 'agent'; summary: string; commits: number; headSha: string; filesChanged: string[] }
   | { kind: 'publish'; review: ReviewRequest; remoteSha: string }
-  | { kind: 'cleanup' };
+  | { kind: 'cleanup' }
+  | { kind: 'prepareGroup'; workspaces: Record<string, Workspace> }
+  | { kind: 'mergeGroup'; headSha: string; merged: string[] };
 
 export type ResultTrigger =
   | { type: 'effect.succeeded'; effectId: string; result: EffectResult }
@@ -169,6 +209,10 @@ export type Effect =
     }
   | { type: 'publish'; effectId: string; card: CardInfo; workspace: Workspace; round: number }
   | { type: 'cleanupWorkspace'; effectId: string; card: CardInfo; workspace: Workspace }
+  /** Worktrees for a parallel group's steps, each on a local branch from the card's HEAD. */
+  | { type: 'prepareGroup'; effectId: string; card: CardInfo; workspace: Workspace; steps: string[] }
+  /** Merge the steps' branches (in pipeline order) into the card's branch; remove their worktrees. */
+  | { type: 'mergeGroup'; effectId: string; card: CardInfo; workspace: Workspace; merge: string[]; discard: string[] }
   /** Cancel the in-flight lifecycle effect; its (failed, cancelled) result still comes back. */
   | { type: 'cancelEffect'; effectId: string }
   // Fire-and-forget (idempotent, retried by their own activities; no result trigger):

@@ -44,6 +44,8 @@ const LIFECYCLE_ACTIVITIES: ReadonlySet<string> = new Set([
   'runAgent',
   'publish',
   'cleanupWorkspace',
+  'prepareGroup',
+  'mergeGroup',
 ] satisfies Array<LifecycleEffect['type']>);
 
 export interface HistoryTrigger {

@@ -45,6 +45,7 @@ const SETUPS = {
   // A short heartbeat timeout so the crash scenario's retry comes within seconds.
   default: { agent: { heartbeatTimeoutMs: 3_000, maxAttempts: 2 } },
   pipeline: { pipeline: ['plan', 'implement', 'test'] },
+  parallel: { pipeline: ['plan', { parallel: ['implement', 'docs', 'tests'], onFailure: 'best-effort' }, 'review'], agent: { maxConcurrent: 4 } },
 } satisfies Record<string, DeepPartial<OuijaConfig>>;
 
 const SCENARIOS: Scenario[] = [
@@ -147,6 +148,25 @@ const SCENARIOS: Scenario[] = [
       return c.workflowId;
     },
     check: (runs) => expectCount(runs, 'runAgent', 3),
+  },
+  {
+    // A best-effort parallel group with one failing step, then a revision that runs the group again.
+    name: 'parallel-group',
+    setup: 'parallel',
+    async run(h) {
+      const c = await h.newCard('Fan out', 'ouija-demo: per-step exit@docs=3 sleep@tests=1000');
+      await move(h, c.cardId, 'in-progress');
+      await h.waitFor(c.cardKey, (s) => s.phase === 'review', 'review', 180_000);
+      await call(h, 'POST', `/api/cards/${c.cardId}/request-changes`, { comments: [{ author: 'bob', body: 'More tests.' }] });
+      await h.waitFor(c.cardKey, (s) => s.phase === 'review' && s.round === 1, 'second review', 180_000);
+      await call(h, 'POST', `/api/cards/${c.cardId}/approve`, { by: 'dave' });
+      await finalPhase(h, c.workflowId, 'done');
+      return c.workflowId;
+    },
+    check(runs) {
+      expectCount(runs, 'prepareGroup', 2);
+      expectCount(runs, 'mergeGroup', 2);
+    },
   },
 ];
 

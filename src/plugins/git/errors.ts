@@ -34,6 +34,11 @@ export class BranchDivergedError extends NonRetryableGitError {
   override name = 'BranchDivergedError';
 }
 
+/** A parallel group's branches changed the same lines: they did not share no state after all. */
+export class MergeConflictError extends NonRetryableGitError {
+  override name = 'MergeConflictError';
+}
+
 /** The repository's own config (writable by the agent) sets something that would run commands on the host. */
 export class UnsafeRepositoryConfigError extends NonRetryableGitError {
   override name = 'UnsafeRepositoryConfigError';

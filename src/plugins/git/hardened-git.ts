@@ -4,8 +4,11 @@
  * process: hooks and fsmonitor off, a protocol allow-list, no signing programs, a fixed identity. Command-line
  * `-c` settings override every config file. The environment is explicit: no inherited GIT_* variables.
  */
+import { performance } from 'node:perf_hooks';
+import { Histogram } from 'prom-client';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { isSafeBranchName } from '../../core/cards';
+import { registry } from '../../metrics';
 import { GitCommandError, UnsafeGitInputError } from './errors';
 
 export const OUIJA_IDENTITY = { name: 'Ouija', email: 'ouija@localhost' } as const;
@@ -69,6 +72,28 @@ export function githubHttpAuth(remoteUrl: string, token: string): Record<string,
   return { [`http.${url.href}.extraheader`]: `Authorization: Basic ${basic}` };
 }
 
+/** Git subcommands Ouija runs, as metric labels (anything else counts as `other`: the label set stays bounded). */
+const COMMANDS = new Set([
+  'add', 'branch', 'commit', 'config', 'diff', 'fetch', 'init', 'ls-remote', 'merge', 'merge-base', 'push', 'reset',
+  'rev-list', 'rev-parse', 'symbolic-ref', 'update-ref', 'worktree', 'for-each-ref', 'status', 'log',
+]);
+
+export const gitCommandDuration = new Histogram({
+  name: 'ouija_git_command_duration_seconds',
+  help: 'Wall time of each host git process Ouija runs (workspaces, mirrors, pushes), by subcommand (`worktree add`, `rev-parse`, ...) and whether git exited 0.',
+  labelNames: ['command', 'ok'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [registry],
+});
+
+/** `worktree add`, `rev-parse`, ...: the metric label of a git argv (the arguments after the `-c` settings). */
+export function gitCommandLabel(args: readonly string[]): string {
+  const command = args[0] ?? '';
+  if (!COMMANDS.has(command)) return 'other';
+  const sub = args[1];
+  return command === 'worktree' && sub !== undefined && /^[a-z]+$/.test(sub) ? `worktree ${sub}` : command;
+}
+
 export function hardenedGit({ baseDir, ceilingDir, secretConfig = {} }: HardenedGitOptions): SimpleGit {
   const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', ...gitConfigEnv(secretConfig) };
   for (const name of PASSTHROUGH_ENV) {
@@ -76,7 +101,7 @@ export function hardenedGit({ baseDir, ceilingDir, secretConfig = {} }: Hardened
     if (value !== undefined) env[name] = value;
   }
   if (ceilingDir) env.GIT_CEILING_DIRECTORIES = ceilingDir;
-  return simpleGit({
+  const git = simpleGit({
     baseDir,
     config: [...HARDENED_CONFIG],
     // simple-git refuses these `-c` keys by default because callers usually pass them through from users.
@@ -88,6 +113,21 @@ export function hardenedGit({ baseDir, ceilingDir, secretConfig = {} }: Hardened
     errors: (error, result) =>
       result.exitCode === 0 ? error : new GitCommandError(result.exitCode, Buffer.concat(result.stdErr).toString('utf8')),
   }).env(env);
+  // Every call Ouija makes goes through `raw(argv)`: time each one (see gitCommandDuration).
+  const raw = git.raw.bind(git) as (args: string[]) => Promise<string>;
+  const timedRaw = async (args: string[]): Promise<string> => {
+    const started = performance.now();
+    let ok = 'false';
+    try {
+      const out = await raw(args);
+      ok = 'true';
+      return out;
+    } finally {
+      gitCommandDuration.observe({ command: gitCommandLabel(args), ok }, (performance.now() - started) / 1000);
+    }
+  };
+  (git as unknown as { raw: typeof timedRaw }).raw = timedRaw;
+  return git;
 }
 
 /** Runs a git predicate: true on exit 0, false on exit 1, throws on anything else. */
@@ -109,6 +149,24 @@ export async function revParse(git: SimpleGit, rev: string): Promise<string | nu
     if (err instanceof GitCommandError && err.exitCode === 1) return null;
     throw err;
   }
+}
+
+/**
+ * The commit each full ref name points at (null: no such ref, or not a commit), for several refs with one git
+ * process. A ref naming a tag is peeled once. Ref names are built by callers (`refs/...`), never user text.
+ */
+export async function commitsAt(git: SimpleGit, refs: readonly string[]): Promise<Map<string, string | null>> {
+  const found = new Map<string, string | null>(refs.map((ref) => [ref, null]));
+  if (refs.length === 0) return found;
+  // for-each-ref matches whole path components, so `refs/x/a` also lists `refs/x/a/b`: exact names are kept.
+  const out = await git.raw(['for-each-ref', '--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)', '--', ...refs]);
+  for (const line of out.split('\n')) {
+    const [ref, type, sha, peeledType, peeledSha] = line.split('\0');
+    if (!ref || !found.has(ref)) continue;
+    if (type === 'commit' && sha) found.set(ref, sha);
+    else if (type === 'tag' && peeledType === 'commit' && peeledSha) found.set(ref, peeledSha);
+  }
+  return found;
 }
 
 /** Card branches: only names from `branchNameForCard` (`ouija/[a-z0-9-]`) reach git. */

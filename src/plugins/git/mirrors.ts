@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { assertSafeRepositoryConfig } from './config-guard';
-import { assertSafeBaseBranch, hardenedGit, revParse } from './hardened-git';
+import { assertSafeBaseBranch, commitsAt, hardenedGit, revParse } from './hardened-git';
 import { KeyedMutex } from './keyed-mutex';
 import type { Remote } from './remotes';
 
@@ -38,6 +38,15 @@ export class Mirror {
   /** The commit the remote's `branch` pointed at when last fetched or pushed; null if it has none. */
   async trackingSha(branch: string): Promise<string | null> {
     return revParse(this.git, `${TRACKING_PREFIX}${branch}^{commit}`);
+  }
+
+  /**
+   * `trackingSha` of several branches with one git process: the commit each remote branch pointed at when last
+   * fetched or pushed (null: none). A ref that names a tag is peeled once; anything else that is no commit is null.
+   */
+  async trackingShas(branches: readonly string[]): Promise<Map<string, string | null>> {
+    const tips = await commitsAt(this.git, branches.map((branch) => `${TRACKING_PREFIX}${branch}`));
+    return new Map(branches.map((branch) => [branch, tips.get(`${TRACKING_PREFIX}${branch}`) ?? null]));
   }
 
   async setTrackingSha(branch: string, sha: string): Promise<void> {

@@ -8,12 +8,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, promises as fs, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import { InvalidCardRefError, isSafeBranchName, parseCardKey, slugify } from '../../core/cards';
+import { InvalidCardRefError, fingerprint, isSafeBranchName, parseCardKey, slugify } from '../../core/cards';
 import type { Workspace } from '../../core/types';
 import { log } from '../../log';
 import { assertSafeRepositoryConfig } from './config-guard';
-import { BranchDivergedError, GitCommandError, LeaseRejectedError, UnsafeGitInputError } from './errors';
-import { assertSafeBaseBranch, assertSafeBranch, assertSha, gitTest, revParse } from './hardened-git';
+import { BranchDivergedError, GitCommandError, LeaseRejectedError, MergeConflictError, UnsafeGitInputError } from './errors';
+import { assertSafeBaseBranch, assertSafeBranch, assertSha, commitsAt, gitTest, revParse } from './hardened-git';
 import { type Mirror, MirrorCache } from './mirrors';
 import { parseRemote } from './remotes';
 
@@ -41,8 +41,20 @@ export interface Workspaces {
   prepare(input: PrepareInput): Promise<Workspace>;
   commitAll(input: { path: string; message: string }): Promise<{ committed: boolean; headSha: string }>;
   inspect(input: { path: string; baseSha: string }): Promise<{ headSha: string; commits: number; filesChanged: string[] }>;
+  /** commitAll, then inspect, with one check of the worktree (fewer git processes after every agent step). */
+  commitAndInspect(input: { path: string; message: string; baseSha: string }): Promise<{ committed: boolean; headSha: string; commits: number; filesChanged: string[] }>;
+  /** The worktree's HEAD commit. */
+  head(input: { path: string }): Promise<string>;
   push(input: PushInput): Promise<{ remoteSha: string }>;
+  /** Removes the card's worktree, its branch and any parallel steps' worktrees and branches. */
   cleanup(input: { cardKey: string; path: string }): Promise<void>;
+  /** A worktree per parallel step, each on a local branch `<card branch>--<step>` at the card worktree's HEAD. */
+  prepareMembers(input: { cardKey: string; path: string; steps: string[] }): Promise<Record<string, Workspace>>;
+  /**
+   * Merges the named steps' branches into the card's worktree in the order given (a conflict aborts the merge
+   * and throws MergeConflictError), then removes the worktrees and branches of `merge` and `discard`.
+   */
+  mergeMembers(input: { cardKey: string; path: string; merge: string[]; discard: string[] }): Promise<{ headSha: string; merged: string[] }>;
   remoteBranchSha(input: { repo: string; branch: string; secretConfig?: SecretGitConfig }): Promise<string | null>;
 }
 
@@ -51,6 +63,9 @@ export function createWorkspaces({ root }: { root: string }): Workspaces {
   // Canonical root: every path check below compares strings, and git reports real paths.
   return new GitWorkspaces(realpathSync(root));
 }
+
+/** Joins a card's worktree directory or branch and a parallel step's name. */
+const MEMBER_SEPARATOR = '--';
 
 /** Written into a worktree's admin directory once its checkout is complete; absent = broken. */
 const READY_MARKER = 'ouija-ready';
@@ -78,15 +93,16 @@ class GitWorkspaces implements Workspaces {
     const remote = parseRemote(repo);
     const worktree = this.worktreePath(cardKey);
     return this.mirrors.withMirror(remote, async (mirror) => {
-      await mirror.fetch();
-      const remoteSha = await mirror.trackingSha(branch);
-      const base = baseBranch ?? (await mirror.defaultBranch());
-      const baseTip = await mirror.trackingSha(base);
+      // The remote's default branch is asked for while the fetch runs: both only read the remote.
+      const [, base] = await Promise.all([mirror.fetch(), baseBranch ?? mirror.defaultBranch()]);
+      const tips = await mirror.trackingShas([branch, base]);
+      const remoteSha = tips.get(branch) ?? null;
+      const baseTip = tips.get(base) ?? null;
       if (!baseTip) throw new Error(`base branch ${base} not found on ${remote.url}`);
       const head =
-        (await this.reuse(worktree, mirror, branch, remoteSha)) ?? (await this.create(worktree, mirror, branch, remoteSha ?? baseTip));
+        (await this.reuse(worktree, mirror, branch, remoteSha)) ?? (await this.create(worktree, mirror.git, branch, remoteSha ?? baseTip));
       // Unrelated histories have no merge base: count from where the workspace started.
-      const baseSha = (await mergeBase(mirror.git, baseTip, head)) ?? head;
+      const baseSha = head === baseTip ? head : ((await mergeBase(mirror.git, baseTip, head)) ?? head);
       return { path: worktree, branch, baseSha, remoteSha };
     });
   }
@@ -94,20 +110,28 @@ class GitWorkspaces implements Workspaces {
   async commitAll({ path: worktree, message }: { path: string; message: string }) {
     if (!message.trim()) throw new UnsafeGitInputError('commit message is empty');
     const { git } = await this.openWorktree(worktree);
-    await git.raw(['add', '--all']);
-    const committed = !(await gitTest(git, ['diff', '--cached', '--quiet', '--no-ext-diff']));
-    // One argv element: the message can never be read as an option.
-    if (committed) await git.raw(['commit', '--quiet', '--no-verify', `--message=${message}`]);
+    const committed = await commitEverything(git, message);
     return { committed, headSha: await headOf(git) };
   }
 
   async inspect({ path: worktree, baseSha }: { path: string; baseSha: string }) {
     assertSha(baseSha, 'baseSha');
     const { git } = await this.openWorktree(worktree);
-    const headSha = await headOf(git);
-    const commits = Number((await git.raw(['rev-list', '--count', `${baseSha}..${headSha}`])).trim());
-    const diff = await git.raw(['diff', '--name-only', '-z', '--no-renames', '--no-ext-diff', baseSha, headSha, '--']);
-    return { headSha, commits, filesChanged: diff.split('\0').filter(Boolean) };
+    return inspectFrom(git, baseSha);
+  }
+
+  async commitAndInspect({ path: worktree, message, baseSha }: { path: string; message: string; baseSha: string }) {
+    if (!message.trim()) throw new UnsafeGitInputError('commit message is empty');
+    assertSha(baseSha, 'baseSha');
+    // One check of the worktree and its config for both: nothing runs in the worktree between them.
+    const { git } = await this.openWorktree(worktree);
+    const committed = await commitEverything(git, message);
+    return { committed, ...(await inspectFrom(git, baseSha)) };
+  }
+
+  async head({ path: worktree }: { path: string }) {
+    const { git } = await this.openWorktree(worktree);
+    return headOf(git);
   }
 
   async push({ path: worktree, repo, branch, expectedRemoteSha, secretConfig }: PushInput) {
@@ -146,19 +170,82 @@ class GitWorkspaces implements Workspaces {
       throw new UnsafeGitInputError(`refusing to remove ${worktree}: the worktree of ${cardKey} is ${expected}`);
     }
     // The mirror and branch are found from the mirrors' records, so a half-deleted worktree is still cleaned.
+    const ours = (candidate: string) => candidate === expected || candidate.startsWith(`${expected}${MEMBER_SEPARATOR}`);
     for (const mirrorPath of await this.mirrors.list()) {
       await this.mirrors.withLock(mirrorPath, async () => {
         const git = this.mirrors.gitIn(mirrorPath);
-        const entry = (await listWorktrees(git)).find((candidate) => candidate.path === expected);
-        if (!entry) return;
-        await fs.rm(expected, { recursive: true, force: true });
-        await git.raw(['worktree', 'prune']);
-        if (entry.branch && isSafeBranchName(entry.branch) && (await revParse(git, `refs/heads/${entry.branch}`))) {
-          await git.raw(['branch', '--delete', '--force', '--', entry.branch]);
-        }
+        await removeWorktrees(git, (await listWorktrees(git)).filter((entry) => ours(entry.path)));
       });
     }
     await fs.rm(expected, { recursive: true, force: true });
+  }
+
+  async prepareMembers({ cardKey, path: worktree, steps }: { cardKey: string; path: string; steps: string[] }) {
+    const { git, mirrorPath, branch } = await this.openCardWorktree(cardKey, worktree);
+    const head = await headOf(git);
+    return this.mirrors.withLock(mirrorPath, async () => {
+      const mirrorGit = this.mirrors.gitIn(mirrorPath);
+      const members = steps.map((step) => ({ step, ...this.memberOf(cardKey, branch, step) }));
+      // Made anew on every attempt: no agent has touched a member worktree before its group's agents start.
+      // Side by side (distinct paths, admin dirs and branches; `worktree add` locks its entry while it works);
+      // any that failed are made again one at a time, pruning first, once the others are done.
+      const added = await Promise.allSettled(members.map((m) => this.addWorktree(m.path, mirrorGit, m.branch, head)));
+      for (const [i, result] of added.entries()) {
+        if (result.status === 'rejected') await this.create(members[i]!.path, mirrorGit, members[i]!.branch, head);
+      }
+      const workspaces: Record<string, Workspace> = {};
+      for (const m of members) workspaces[m.step] = { path: m.path, branch: m.branch, baseSha: head, remoteSha: null, member: m.step };
+      return workspaces;
+    });
+  }
+
+  async mergeMembers({ cardKey, path: worktree, merge, discard }: { cardKey: string; path: string; merge: string[]; discard: string[] }) {
+    const { git, mirrorPath, branch } = await this.openCardWorktree(cardKey, worktree);
+    const merged: string[] = [];
+    const tips = await commitsAt(git, merge.map((step) => `refs/heads/${this.memberOf(cardKey, branch, step).branch}`));
+    for (const step of merge) {
+      const member = this.memberOf(cardKey, branch, step);
+      const tip = tips.get(`refs/heads/${member.branch}`) ?? null;
+      // Merged by an earlier attempt (its worktree may be gone already): nothing to do.
+      if (!tip || (await isAncestor(git, tip, 'HEAD'))) continue;
+      try {
+        await git.raw(['merge', '--quiet', '--no-ff', '--no-edit', '--no-verify', `--message=Merge parallel step ${step}`, tip]);
+        merged.push(step);
+      } catch (err) {
+        const conflicted = (await git.raw(['diff', '--name-only', '--diff-filter=U', '-z']).catch(() => '')).split('\0').filter(Boolean);
+        await git.raw(['merge', '--abort']).catch(() => undefined);
+        if (conflicted.length === 0) throw err;
+        throw new MergeConflictError(`parallel step ${step} conflicts with the steps merged before it in: ${conflicted.join(', ')}`);
+      }
+    }
+    await this.mirrors.withLock(mirrorPath, async () => {
+      const mirrorGit = this.mirrors.gitIn(mirrorPath);
+      const paths = new Set([...merge, ...discard].map((step) => this.memberOf(cardKey, branch, step).path));
+      await removeWorktrees(mirrorGit, (await listWorktrees(mirrorGit)).filter((entry) => paths.has(entry.path)));
+    });
+    return { headSha: await headOf(git), merged };
+  }
+
+  /** The card's own worktree (not a member's), checked, with its branch. */
+  private async openCardWorktree(cardKey: string, worktree: string): Promise<OpenWorktree & { branch: string }> {
+    const expected = this.worktreePath(cardKey);
+    if (path.resolve(worktree) !== expected) throw new UnsafeGitInputError(`${worktree} is not the worktree of ${cardKey} (${expected})`);
+    const opened = await this.openWorktree(expected);
+    const ref = (await opened.git.raw(['symbolic-ref', '--quiet', 'HEAD']).catch(() => '')).trim();
+    const branch = ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : '';
+    assertSafeBranch(branch);
+    return { ...opened, branch };
+  }
+
+  /**
+   * A parallel step's worktree (beside the card's: `<card dir>--<step>`) and local branch
+   * (`ouija/parallel-<fingerprint of card branch and step>-<step>`: bounded in length, never pushed).
+   */
+  private memberOf(cardKey: string, cardBranch: string, step: string): { path: string; branch: string } {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(step)) throw new UnsafeGitInputError(`bad step name ${JSON.stringify(step)}`);
+    const branch = `ouija/parallel-${fingerprint(`${cardBranch}\0${step}`)}-${slugify(step, 40)}`;
+    assertSafeBranch(branch);
+    return { path: `${this.worktreePath(cardKey)}${MEMBER_SEPARATOR}${step}`, branch };
   }
 
   async remoteBranchSha({ repo, branch, secretConfig }: { repo: string; branch: string; secretConfig?: SecretGitConfig }): Promise<string | null> {
@@ -257,12 +344,24 @@ class GitWorkspaces implements Workspaces {
   }
 
   /** (Re)creates the worktree on `branch` at `start`; the caller holds the mirror's lock. */
-  private async create(worktree: string, mirror: Mirror, branch: string, start: string): Promise<string> {
+  private async create(worktree: string, mirrorGit: SimpleGit, branch: string, start: string): Promise<string> {
+    try {
+      return await this.addWorktree(worktree, mirrorGit, branch, start);
+    } catch {
+      // A stale registration (a worktree deleted behind git's back still holds its path or the branch) makes
+      // `worktree add` refuse: prune the records of missing worktrees and try once more. Pruning only then
+      // saves a git process per worktree on the common path.
+      await mirrorGit.raw(['worktree', 'prune']);
+      return this.addWorktree(worktree, mirrorGit, branch, start);
+    }
+  }
+
+  /** One `worktree add` on a clean directory; the caller holds the mirror's lock. */
+  private async addWorktree(worktree: string, mirrorGit: SimpleGit, branch: string, start: string): Promise<string> {
     // `worktree` is built by worktreePath, so this never reaches outside <root>/worktrees.
     await fs.rm(worktree, { recursive: true, force: true });
-    await mirror.git.raw(['worktree', 'prune']);
     await fs.mkdir(this.worktreesDir, { recursive: true });
-    await mirror.git.raw(['worktree', 'add', '--quiet', '-B', branch, '--', worktree, start]);
+    await mirrorGit.raw(['worktree', 'add', '--quiet', '-B', branch, '--', worktree, start]);
     const { adminDir } = await this.readLink(worktree);
     await fs.writeFile(path.join(adminDir, READY_MARKER), `${new Date().toISOString()}\n`);
     return start;
@@ -273,6 +372,31 @@ async function headOf(git: SimpleGit): Promise<string> {
   const sha = await revParse(git, 'HEAD^{commit}');
   if (!sha) throw new Error('worktree has no HEAD commit');
   return sha;
+}
+
+/** Stages everything (new files too) and commits it; false when there was nothing to commit. */
+async function commitEverything(git: SimpleGit, message: string): Promise<boolean> {
+  // Agents are asked to commit their work, so usually nothing is left: one `status` says so (instead of
+  // `add` + `diff --cached`). `--ignore-submodules=dirty` shows what `add --all` would stage of a submodule
+  // (a moved commit) without running git inside it, whose config the guard has not checked.
+  const status = await git.raw(['status', '--porcelain', '-z', '--untracked-files=all', '--ignore-submodules=dirty']);
+  if (status === '') return false;
+  await git.raw(['add', '--all']);
+  const committed = !(await gitTest(git, ['diff', '--cached', '--quiet', '--no-ext-diff']));
+  // One argv element: the message can never be read as an option.
+  if (committed) await git.raw(['commit', '--quiet', '--no-verify', `--message=${message}`]);
+  return committed;
+}
+
+/** HEAD, the commits since `baseSha` and the files changed since it (the two reads run side by side). */
+async function inspectFrom(git: SimpleGit, baseSha: string): Promise<{ headSha: string; commits: number; filesChanged: string[] }> {
+  const headSha = await headOf(git);
+  if (headSha === baseSha) return { headSha, commits: 0, filesChanged: [] };
+  const [count, diff] = await Promise.all([
+    git.raw(['rev-list', '--count', `${baseSha}..${headSha}`]),
+    git.raw(['diff', '--name-only', '-z', '--no-renames', '--no-ext-diff', baseSha, headSha, '--']),
+  ]);
+  return { headSha, commits: Number(count.trim()), filesChanged: diff.split('\0').filter(Boolean) };
 }
 
 async function isAncestor(git: SimpleGit, ancestor: string, descendant: string): Promise<boolean> {
@@ -286,6 +410,18 @@ async function mergeBase(git: SimpleGit, a: string, b: string): Promise<string |
     if (err instanceof GitCommandError && err.exitCode === 1) return null; // no common ancestor
     throw err;
   }
+}
+
+/** Removes worktrees and their branches; the caller holds the mirror's lock. */
+async function removeWorktrees(git: SimpleGit, entries: { path: string; branch: string | null }[]): Promise<void> {
+  if (entries.length === 0) return;
+  for (const entry of entries) await fs.rm(entry.path, { recursive: true, force: true });
+  await git.raw(['worktree', 'prune']);
+  const branches = entries.flatMap((entry) => (entry.branch && isSafeBranchName(entry.branch) ? [entry.branch] : []));
+  const tips = await commitsAt(git, branches.map((branch) => `refs/heads/${branch}`));
+  const existing = branches.filter((branch) => tips.get(`refs/heads/${branch}`));
+  // One git process for all of them.
+  if (existing.length > 0) await git.raw(['branch', '--delete', '--force', '--', ...existing]);
 }
 
 /** `git worktree list --porcelain`: path and branch (without refs/heads/) of each worktree. */

@@ -29,7 +29,7 @@ import { TASK_QUEUES, stateQuery, triggerSignal } from '../../../workflows/messa
 const ROOT = path.resolve(__dirname, '../../..');
 const HISTORIES = path.join(ROOT, 'test/histories');
 /** The lifecycle scenarios test/histories/record.ts records; each must have its history saved. */
-const SCENARIOS = ['happy-path', 'revision', 'cancel-mid-agent', 'agent-failure', 'worker-crash-retry', 'pipeline', 'continue-as-new', 'continue-as-new.run2'];
+const SCENARIOS = ['happy-path', 'revision', 'cancel-mid-agent', 'agent-failure', 'worker-crash-retry', 'pipeline', 'continue-as-new', 'continue-as-new.run2', 'parallel-group'];
 const PATCH_ID = 'replay-test-debounce-start';
 /** Where the change goes in workflows/card.ts: at the head of the trigger loop, after the first upsert. */
 const LOOP = '\n  for (;;) {\n';

@@ -8,13 +8,21 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { initialState, isActive, isQuiescent, isTerminal, reviseFrom } from '../../../src/core/state';
 import { transition } from '../../../src/core/transition';
-import type { CardInfo, CardState, ColumnRole, EffectResult, ExternalTrigger, TransitionResult, Trigger, WorkKind } from '../../../src/core/types';
+import type { CardInfo, CardState, ColumnRole, EffectResult, ExternalTrigger, InFlight, PipelineEntry, TransitionResult, Trigger, WorkKind } from '../../../src/core/types';
 import { deepFreeze, makeCard, workspaceFor } from './support';
 
 const NUM_RUNS = 2000;
 
 type ExternalRecipe = { kind: 'external'; deliveryId: string; trigger: DistributiveOmit<ExternalTrigger, 'deliveryId'> };
-type ResultRecipe = { kind: 'result'; answersInFlight: boolean; staleId: string; outcome: 'succeeded' | 'failed' | 'cancelled'; wrongKind: boolean };
+type ResultRecipe = {
+  kind: 'result';
+  answersInFlight: boolean;
+  staleId: string;
+  outcome: 'succeeded' | 'failed' | 'cancelled';
+  wrongKind: boolean;
+  /** Which running step of a parallel group answers. */
+  member: number;
+};
 type Recipe = ExternalRecipe | ResultRecipe;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -55,22 +63,45 @@ const resultArb: fc.Arbitrary<ResultRecipe> = fc.record({
     { weight: 1, arbitrary: fc.constant('cancelled' as const) },
   ),
   wrongKind: fc.integer({ min: 0, max: 49 }).map((n) => n === 0),
+  member: fc.nat(2),
 });
 
-const pipelineArb = fc.constantFrom(['implement'], ['plan', 'implement', 'test'], ['lint', 'test'], ['a', 'b', 'c', 'd']);
+const pipelineArb: fc.Arbitrary<PipelineEntry[]> = fc.oneof(
+  fc.constantFrom<PipelineEntry[]>(['implement'], ['plan', 'implement', 'test'], ['lint', 'test'], ['a', 'b', 'c', 'd']),
+  fc
+    .constantFrom('fail-fast' as const, 'wait-all' as const, 'best-effort' as const)
+    .chain((onFailure) =>
+      fc.constantFrom<PipelineEntry[]>(
+        ['plan', { parallel: ['implement', 'docs', 'tests'], onFailure }, 'review'],
+        [{ parallel: ['a', 'b'], onFailure }],
+        ['plan', { parallel: ['a', 'b'], onFailure }, { parallel: ['c', 'implement'], onFailure }],
+      ),
+    ),
+);
 const scenarioArb = fc.record({
   pipeline: pipelineArb,
   recipes: fc.array(fc.oneof({ weight: 2, arbitrary: externalArb }, { weight: 3, arbitrary: resultArb }), { maxLength: 40, size: 'max' }),
 });
 
-const KINDS: WorkKind[] = ['prepare', 'agent', 'publish', 'cleanup'];
+const KINDS: WorkKind[] = ['prepare', 'agent', 'publish', 'cleanup', 'prepareGroup', 'mergeGroup'];
 
-function resultOf(kind: WorkKind, branch: string): EffectResult {
+/** The effect IDs a state waits on: the one in flight, or each running step of a parallel group. */
+function awaited(work: InFlight | null): string[] {
+  if (work === null) return [];
+  return work.kind === 'group' ? (work.members ?? []).filter((m) => m.status === 'running').map((m) => m.effectId) : [work.effectId];
+}
+
+function resultOf(kind: WorkKind, branch: string, work: InFlight | null): EffectResult {
   switch (kind) {
+    case 'prepareGroup':
+      return { kind, workspaces: Object.fromEntries((work?.members ?? []).map((m) => [m.step, workspaceFor(`${branch}--${m.step}`)])) };
+    case 'mergeGroup':
+      return { kind, headSha: 'h2', merged: [] };
     case 'prepare':
       return { kind, workspace: workspaceFor(branch) };
+    case 'group':
     case 'agent':
-      return { kind, summary: 'did it', commits: 1, headSha: 'h1', filesChanged: [] };
+      return { kind: 'agent', summary: 'did it', commits: 1, headSha: 'h1', filesChanged: [] };
     case 'publish':
       return { kind, review: { id: '1', url: 'https://example.test/pr/1', headSha: 'h1' }, remoteSha: 'h1' };
     case 'cleanup':
@@ -82,18 +113,19 @@ function resultOf(kind: WorkKind, branch: string): EffectResult {
 function materialize(recipe: Recipe, state: CardState, branch: string): Trigger {
   if (recipe.kind === 'external') return { ...recipe.trigger, deliveryId: recipe.deliveryId } as ExternalTrigger;
   const target = recipe.answersInFlight && state.inFlight ? state.inFlight : null;
-  const effectId = target?.effectId ?? recipe.staleId;
+  const waiting = awaited(target);
+  const effectId = waiting[recipe.member % Math.max(1, waiting.length)] ?? recipe.staleId;
   if (recipe.outcome !== 'succeeded') return { type: 'effect.failed', effectId, error: 'boom', retryable: false, cancelled: recipe.outcome === 'cancelled' };
-  const kind = target?.kind ?? 'agent';
+  const kind = target?.kind === 'group' ? 'agent' : (target?.kind ?? 'agent');
   const resultKind = recipe.wrongKind ? KINDS[(KINDS.indexOf(kind) + 1) % KINDS.length]! : kind;
-  return { type: 'effect.succeeded', effectId, result: resultOf(resultKind, branch) };
+  return { type: 'effect.succeeded', effectId, result: resultOf(resultKind, branch, target) };
 }
 
 const isExternal = (t: Trigger): t is ExternalTrigger => 'deliveryId' in t;
 const startsRun = (t: Trigger) => (t.type === 'card.moved' && t.column === 'working') || t.type === 'operator.retry';
 
 /** Runs a scenario, calling `check(before, trigger, after)` at every step. Returns the final state. */
-function play(scenario: { pipeline: readonly string[]; recipes: Recipe[] }, check: (before: CardState, trigger: Trigger, after: TransitionResult) => void): CardState {
+function play(scenario: { pipeline: readonly PipelineEntry[]; recipes: Recipe[] }, check: (before: CardState, trigger: Trigger, after: TransitionResult) => void): CardState {
   let state = initialState(makeCard(), scenario.pipeline);
   let branch = 'ouija/none';
   for (const recipe of scenario.recipes) {
@@ -117,12 +149,18 @@ describe('transition properties', () => {
           if (!isExternal(trigger) && before.restartRequested && after.state.run > before.run) seen.add('restart');
           if (after.effects.some((e) => e.type === 'cancelEffect')) seen.add('cancelEffect');
           if (after.ignored?.startsWith('stale')) seen.add('stale');
+          if (after.effects.filter((e) => e.type === 'runAgent').length > 1) seen.add('parallel agents');
+          if (after.effects.some((e) => e.type === 'mergeGroup')) seen.add('group merged');
+          if (before.inFlight?.kind === 'group' && after.state.phase === 'failed') seen.add('group failed');
         });
       }),
       { numRuns: 500 },
     );
     expect([...seen].sort()).toEqual(
-      ['cancelEffect', 'cancelled', 'done', 'failed', 'idle', 'preparing', 'publishing', 'restart', 'review', 'revising', 'revision step', 'stale', 'working'].sort(),
+      [
+        'cancelEffect', 'cancelled', 'done', 'failed', 'group failed', 'group merged', 'idle', 'parallel agents', 'preparing',
+        'publishing', 'restart', 'review', 'revising', 'revision step', 'stale', 'working',
+      ].sort(),
     );
   });
 
@@ -152,23 +190,24 @@ describe('transition properties', () => {
     );
   });
 
-  it('has at most one lifecycle effect (so at most one agent) outstanding, and it is the one in flight', () => {
+  it('has one lifecycle effect outstanding (several agents only as one parallel group), and it is the one in flight', () => {
     fc.assert(
       fc.property(scenarioArb, (scenario) => {
         const outstanding = new Map<string, string>(); // effect ID -> effect type
         const emitted = new Set<string>();
-        play(scenario, (_before, trigger, after) => {
+        play(scenario, (before, trigger, after) => {
           if (!isExternal(trigger)) outstanding.delete(trigger.effectId);
           for (const effect of after.effects) {
             if (effect.type === 'cancelEffect') assert.ok(outstanding.has(effect.effectId), `cancel of ${effect.effectId}`);
             if (!('effectId' in effect) || effect.type === 'cancelEffect') continue;
-            if (effect.type === 'runAgent') assert.ok(![...outstanding.values()].includes('runAgent'), 'two agents');
-            assert.equal(outstanding.size, 0, `${effect.effectId} while ${[...outstanding.keys()].join()} outstanding`);
+            const groupStart = effect.type === 'runAgent' && after.state.inFlight?.kind === 'group' && before.inFlight?.kind === 'prepareGroup';
+            if (effect.type === 'runAgent' && !groupStart) assert.ok(![...outstanding.values()].includes('runAgent'), 'two agents');
+            if (!groupStart) assert.equal(outstanding.size, 0, `${effect.effectId} while ${[...outstanding.keys()].join()} outstanding`);
             assert.ok(!emitted.has(effect.effectId), `effect ID ${effect.effectId} reused`); // unique within the workflow
             emitted.add(effect.effectId);
             outstanding.set(effect.effectId, effect.type);
           }
-          assert.deepEqual([...outstanding.keys()], after.state.inFlight ? [after.state.inFlight.effectId] : []);
+          assert.deepEqual([...outstanding.keys()].sort(), awaited(after.state.inFlight).sort());
           // Nothing is ever stuck: a run under way always waits on an effect, review waits only on people.
           if (isActive(after.state.phase)) assert.notEqual(after.state.inFlight, null, `${after.state.phase} with nothing in flight`);
           if (after.state.phase === 'review') assert.equal(after.state.inFlight, null, 'review with an effect in flight');
@@ -187,9 +226,9 @@ describe('transition properties', () => {
             if (effect.type !== 'runAgent') continue;
             const key = `${after.state.run}/${effect.round}`;
             const previous = lastStep.get(key);
-            const first = effect.round === 0 ? 0 : reviseFrom(scenario.pipeline);
+            const first = effect.round === 0 ? 0 : reviseFrom(after.state);
             assert.equal(effect.stepIndex, previous === undefined ? first : previous + 1, key);
-            assert.equal(effect.step, scenario.pipeline[effect.stepIndex]);
+            assert.equal(effect.step, after.state.pipeline[effect.stepIndex]);
             assert.equal(effect.round, after.state.round);
             lastStep.set(key, effect.stepIndex);
           }
@@ -225,8 +264,9 @@ describe('transition properties', () => {
     fc.assert(
       fc.property(scenarioArb, (scenario) => {
         let state = play(scenario, () => undefined);
-        for (let i = 0; i < 6 && state.inFlight; i++) {
-          state = transition(state, { type: 'effect.failed', effectId: state.inFlight.effectId, error: 'x', retryable: false }).state;
+        for (let i = 0; i < 10 && state.inFlight; i++) {
+          const [effectId] = awaited(state.inFlight);
+          state = transition(state, { type: 'effect.failed', effectId: effectId!, error: 'x', retryable: false }).state;
         }
         assert.equal(state.inFlight, null);
         assert.ok(isQuiescent(state) || state.phase === 'review', state.phase);

@@ -50,8 +50,9 @@ describe('initialState', () => {
   it('knows terminal phases and where revisions start', () => {
     expect(['idle', 'done', 'failed', 'cancelled'].every((p) => isTerminal(p as CardState['phase']))).toBe(true);
     expect(['preparing', 'working', 'publishing', 'review', 'revising'].some((p) => isTerminal(p as CardState['phase']))).toBe(false);
-    expect(reviseFrom(['plan', 'implement', 'test'])).toBe(1);
-    expect(reviseFrom(['lint', 'test'])).toBe(0);
+    expect(reviseFrom({ pipeline: ['plan', 'implement', 'test'] })).toBe(1);
+    expect(reviseFrom({ pipeline: ['lint', 'test'] })).toBe(0);
+    expect(reviseFrom({ pipeline: ['plan', 'docs', 'implement'], groups: [{ steps: ['docs', 'implement'], onFailure: 'fail-fast' }] })).toBe(1);
   });
 });
 
