@@ -76,6 +76,7 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
         agentTimeoutMs: config.agent.timeoutMs,
         agentHeartbeatTimeoutMs: config.agent.heartbeatTimeoutMs,
         agentMaxAttempts: config.agent.maxAttempts,
+        gitHeartbeatTimeoutMs: config.git.heartbeatTimeoutMs,
         continueAsNewAfterEvents: config.continueAsNewAfterEvents,
       },
     };
@@ -108,7 +109,7 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
             workspaces,
             agentFor: (boardId, step) => {
               const { profile } = agentFor(config, boardId, step);
-              return { adapter: createAdapter(profile), silenceTimeoutMs: profile.silenceTimeoutMs, passEnv: profile.passEnv, env: profile.env, sandbox: profile.sandbox };
+              return { adapter: createAdapter(profile), silenceTimeoutMs: profile.silenceTimeoutMs, passEnv: profile.passEnv, env: profile.env, sandbox: profile.sandbox, session: profile.session };
             },
             runsRoot: path.join(config.dataDir, 'runs'),
             privateDirs: [config.dataDir],

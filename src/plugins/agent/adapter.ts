@@ -4,6 +4,7 @@
  * program that already speaks Ouija's protocol.
  */
 import type { AgentEvent, AgentTask } from './protocol';
+import type { WarmSessionHandle } from './session';
 
 export interface AgentInvocation {
   command: string;
@@ -25,12 +26,19 @@ export interface InvocationContext {
   stateDir: string;
   /** Set when a retried attempt should continue the session an earlier attempt started (after a crash). */
   resumeSessionId?: string;
+  /**
+   * The card's warm session (profile `session.warm`; see session.ts), for adapters with `supportsWarmSession`:
+   * its directory (keep the CLI's session store there), its id and this task's index in it.
+   */
+  session?: WarmSessionHandle;
 }
 
 export interface AgentAdapter {
   name: string;
   /** Whether `invocation` honours `resumeSessionId` (the CLI can continue a session). */
   supportsResume?: boolean;
+  /** Whether `invocation` honours `session` (continues the card's warm session; see session.ts). */
+  supportsWarmSession?: boolean;
   invocation(task: AgentTask, ctx: InvocationContext): AgentInvocation;
   /** Events in one stdout line; none for lines that mean nothing. Should not throw (if it does, the line is progress text). */
   parse(line: string): AgentEvent[];

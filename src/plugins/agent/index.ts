@@ -15,3 +15,13 @@ export {
 export { parseAgentLine, type AgentEvent, type AgentTask, type AgentTokens } from './protocol';
 export { runAgent, type AgentOutcome, type RunAgentOptions } from './run-agent';
 export { SandboxError, type SandboxMode, type SandboxSettings } from './sandbox';
+export {
+  openWarmSession,
+  sessionTaskOfEffect,
+  warmSessionFor,
+  warmSessionForEffect,
+  WarmSessionError,
+  type WarmSession,
+  type WarmSessionHandle,
+  type WarmSessionSettings,
+} from './session';

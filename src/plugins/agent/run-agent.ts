@@ -10,6 +10,7 @@ import { AgentExitError } from './errors';
 import { runAgentProcess } from './process';
 import { parseAgentLine, type AgentEvent, type AgentTask, type AgentTokens } from './protocol';
 import { sandboxedInvocation, type SandboxSettings } from './sandbox';
+import type { WarmSessionHandle } from './session';
 
 export interface RunAgentOptions {
   adapter: AgentAdapter;
@@ -24,6 +25,8 @@ export interface RunAgentOptions {
   stateDir?: string;
   /** Continue this CLI session (a retry after a crash), when the adapter supports it. */
   resumeSessionId?: string;
+  /** The card's warm session (see session.ts), when the profile keeps one and the adapter supports it. */
+  session?: WarmSessionHandle;
   signal: AbortSignal;
   silenceTimeoutMs: number;
   killGraceMs?: number;
@@ -61,17 +64,24 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentOutcome> 
   const stateDir = options.stateDir ?? join(runDir, 'state');
   mkdirSync(stateDir, { recursive: true });
   const resumeSessionId = adapter.supportsResume ? options.resumeSessionId : undefined;
-  const { command, args, env: adapterEnv } = adapter.invocation(task, { taskFile, runDir, stateDir, ...(resumeSessionId ? { resumeSessionId } : {}) });
+  // An adapter that cannot keep a warm session runs cold: a fresh session per task can never bleed.
+  const warm = adapter.supportsWarmSession ? options.session : undefined;
+  const { command, args, env: adapterEnv } = adapter.invocation(task, { taskFile, runDir, stateDir, ...(resumeSessionId ? { resumeSessionId } : {}), ...(warm ? { session: warm } : {}) });
+  const sessionEnv: Record<string, string> = warm
+    ? { OUIJA_SESSION_DIR: warm.dir, OUIJA_SESSION_ID: warm.id, OUIJA_SESSION_TASK: String(warm.taskInSession) }
+    : {};
   const env = agentEnvironment({
     passEnv: options.passEnv,
     env: { ...adapterEnv, ...options.env },
     home,
     tmpDir,
-    extra: { OUIJA_TASK_FILE: taskFile, OUIJA_RUN_DIR: runDir },
+    extra: { OUIJA_TASK_FILE: taskFile, OUIJA_RUN_DIR: runDir, ...sessionEnv },
   });
 
-  // Under a sandbox the agent writes only its worktree (cwd), this run's directory and the card's state.
-  const launch = sandboxedInvocation(options.sandbox, { command, args }, { cwd: task.worktree, writable: [runDir, stateDir], pathVariable: env.PATH });
+  // Under a sandbox the agent writes only its worktree (cwd), this run's directory, the card's state and its
+  // own warm session (not the card's other sessions).
+  const writable = [runDir, stateDir, ...(warm ? [warm.dir] : [])];
+  const launch = sandboxedInvocation(options.sandbox, { command, args }, { cwd: task.worktree, writable, pathVariable: env.PATH });
 
   let events = 0;
   let result: Extract<AgentEvent, { type: 'result' }> | undefined;

@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentProfile } from '../../../config';
 import type { AgentAdapter } from '../adapter';
-import { buildAgentPromptFor } from '../prompt';
+import { buildAgentPrompt, buildAgentPromptFor } from '../prompt';
 import { parseAgentLine, type AgentEvent, type AgentTokens } from '../protocol';
 import { isCount, jsonObject, record, text } from './json-line';
 
@@ -20,6 +20,11 @@ import { isCount, jsonObject, record, text } from './json-line';
 const PERMISSION_MODE = 'acceptEdits';
 const DEFAULT_ALLOWED_TOOLS = ['Bash', 'Edit', 'Write', 'Read'];
 
+/** Told to a warm session's later task: the conversation above was about this same card. */
+const WARM_PREFACE =
+  'This continues your earlier session on the same card: its next review round follows. The working directory ' +
+  'holds what you did before.\n\n';
+
 
 export function claudeCodeAdapter(profile: AgentProfile): AgentAdapter {
   // Model turns seen per session: each content block of a turn comes on its own line, with the turn's message id.
@@ -28,12 +33,20 @@ export function claudeCodeAdapter(profile: AgentProfile): AgentAdapter {
   return {
     name: 'claude-code',
     supportsResume: true,
+    supportsWarmSession: true,
     invocation(task, ctx) {
-      const configDir = join(ctx.stateDir, 'claude');
-      const prompt = buildAgentPromptFor(task, Boolean(ctx.resumeSessionId));
+      // Warm: the card's session directory holds the config dir, so a rotated session's store is gone with it.
+      const warm = ctx.session;
+      const configDir = join(warm ? warm.dir : ctx.stateDir, 'claude');
+      const crashResume = ctx.resumeSessionId && sessionSaved(configDir, ctx.resumeSessionId) ? ctx.resumeSessionId : undefined;
+      // A later task of the card's warm session continues it; its first task creates it under the derived id.
+      const warmResume = !crashResume && warm && sessionSaved(configDir, warm.id) ? warm.id : undefined;
+      const prompt = ctx.resumeSessionId ? buildAgentPromptFor(task, true) : warmResume ? WARM_PREFACE + buildAgentPrompt(task) : buildAgentPrompt(task);
       const args = ['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', PERMISSION_MODE];
       if (profile.model) args.push('--model', profile.model);
-      if (ctx.resumeSessionId && sessionSaved(configDir, ctx.resumeSessionId)) args.push('--resume', ctx.resumeSessionId);
+      const resume = crashResume ?? warmResume;
+      if (resume) args.push('--resume', resume);
+      else if (warm) args.push('--session-id', warm.id);
       args.push(...profile.args);
       // Variadic: every tool is its own argument (a rule like `Bash(npm test:*)` keeps its spaces)...
       args.push('--allowedTools', ...(profile.allowedTools ?? DEFAULT_ALLOWED_TOOLS));
@@ -43,7 +56,7 @@ export function claudeCodeAdapter(profile: AgentProfile): AgentAdapter {
         command: profile.command ?? 'claude',
         args,
         env: {
-          // Per card, not per attempt: sessions live here (keyed by working directory), so a retry can resume one.
+          // Per card (warm: per card session), not per attempt: sessions live here, so a retry can resume one.
           CLAUDE_CONFIG_DIR: configDir,
           // No update checks, telemetry or error reporting: the agent talks to its model API and nothing else.
           CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',

@@ -18,6 +18,17 @@
  *                   $OUIJA_RUN_DIR/child.pid
  *   no-change       change nothing
  *   print-env       emit the names of the environment's variables as a progress line
+ *   per-step        write `ouija-notes/<card id>-<step>.md` instead (parallel steps then change different files)
+ *   <directive>@<step>  applies to that pipeline step only, e.g. `sleep@test=4000 exit@lint=1`
+ *   marker=<path>   append `start <attempt> <pid> <epoch ms>` to that file (absolute, no spaces; keep it outside
+ *                   the worktree) when starting, and `end <attempt> <pid> <epoch ms>` before the result line;
+ *                   the attempt is read from $OUIJA_RUN_DIR (`...-attempt-<n>`), `?` if it is not there
+ *
+ * Warm-session mode (a profile with `session.warm`, which sets OUIJA_SESSION_DIR): its "context" is the file
+ * `context.jsonl` in the session directory, one line per earlier task of the session (card key, step, round,
+ * title, body, feedback), appended when a task succeeds. Without OUIJA_SESSION_DIR the context is empty.
+ * Either way it writes `$OUIJA_RUN_DIR/seen.json`: everything this run saw, `{ session, context, task }`, so a
+ * test can check that no other card's text reached it (test/reliability/scenarios/context-bleed.ts).
  */
 /* global require, process, console, setTimeout, setInterval */
 'use strict';
@@ -46,11 +57,14 @@ function readTask() {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
-function parseDirectives(body) {
-  const directives = { sleep: 0, heartbeat: 500, exit: null, hang: false, spawnChild: false, noChange: false, printEnv: false };
+function parseDirectives(body, step) {
+  const directives = { sleep: 0, heartbeat: 500, exit: null, hang: false, spawnChild: false, noChange: false, printEnv: false, marker: null, perStep: false };
   for (const match of String(body).matchAll(/^\s*ouija-demo:\s*(.*)$/gim)) {
     for (const word of match[1].trim().split(/\s+/).filter(Boolean)) {
-      const [key, value] = word.split('=', 2);
+      const [scopedKey, value] = word.split('=', 2);
+      // `key@step=value`: for that pipeline step only.
+      const [key, only] = scopedKey.split('@', 2);
+      if (only !== undefined && only !== step) continue;
       const number = Number(value);
       if (key === 'sleep' && Number.isFinite(number)) directives.sleep = number;
       else if (key === 'heartbeat' && number > 0) directives.heartbeat = number;
@@ -59,6 +73,8 @@ function parseDirectives(body) {
       else if (key === 'spawn-child') directives.spawnChild = true;
       else if (key === 'no-change') directives.noChange = true;
       else if (key === 'print-env') directives.printEnv = true;
+      else if (key === 'per-step') directives.perStep = true;
+      else if (key === 'marker' && value && path.isAbsolute(value)) directives.marker = value;
       else progress(`ignoring unknown directive ${JSON.stringify(word)}`);
     }
   }
@@ -71,6 +87,13 @@ function spawnChild() {
   fs.writeFileSync(path.join(process.env.OUIJA_RUN_DIR, 'child.pid'), `${child.pid}\n`);
   child.unref();
   progress(`started a helper process ${child.pid}`);
+}
+
+/** One line of the marker file (see `marker=` above): which attempt, which process, when. */
+function mark(file, what) {
+  if (!file) return;
+  const attempt = /-attempt-(\d+)$/.exec(process.env.OUIJA_RUN_DIR || '')?.[1] ?? '?';
+  fs.appendFileSync(file, `${what} ${attempt} ${process.pid} ${Date.now()}\n`);
 }
 
 async function keepWorking(ms, heartbeatMs) {
@@ -109,9 +132,9 @@ function git(args) {
 }
 
 /** Write the notes and commit them; returns the summary. A retry of the same step commits nothing new. */
-function writeAndCommit(task) {
+function writeAndCommit(task, perStep) {
   const cardId = task.cardKey.split(':').pop().replace(/[^A-Za-z0-9_.-]/g, '-');
-  const file = path.join('ouija-notes', `${cardId}.md`);
+  const file = path.join('ouija-notes', perStep ? `${cardId}-${task.step.replace(/[^A-Za-z0-9_.-]/g, '-')}.md` : `${cardId}.md`);
   const notes = notesFor(task);
   fs.mkdirSync('ouija-notes', { recursive: true });
   fs.writeFileSync(file, notes);
@@ -128,9 +151,33 @@ function writeAndCommit(task) {
   return { summary: `wrote ${file} and committed ${sha}`, notes };
 }
 
+/** The warm session's earlier tasks (empty without a session directory). */
+function readContext(sessionDir) {
+  if (!sessionDir) return [];
+  const file = path.join(sessionDir, 'context.jsonl');
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
+
+function contextEntry(task) {
+  return { cardKey: task.cardKey, step: task.step, round: task.round, title: task.title, body: task.body, feedback: task.feedback };
+}
+
+/** What this run saw, written where its supervisor's tests can read it. */
+function recordInput(task, context) {
+  const sessionDir = process.env.OUIJA_SESSION_DIR;
+  const session = sessionDir ? { id: process.env.OUIJA_SESSION_ID, task: Number(process.env.OUIJA_SESSION_TASK), dir: sessionDir } : null;
+  fs.writeFileSync(path.join(process.env.OUIJA_RUN_DIR, 'seen.json'), `${JSON.stringify({ session, context, task: contextEntry(task) }, null, 2)}\n`);
+  if (session) progress(`warm session ${session.id}, task ${session.task}: ${context.length} earlier task(s) in context`);
+}
+
 async function main() {
   const task = readTask();
-  const directives = parseDirectives(task.body);
+  const sessionDir = process.env.OUIJA_SESSION_DIR;
+  const context = readContext(sessionDir);
+  if (process.env.OUIJA_RUN_DIR) recordInput(task, context);
+  const directives = parseDirectives(task.body, task.step);
+  mark(directives.marker, 'start');
   if (directives.printEnv) progress(`env: ${Object.keys(process.env).sort().join(' ')}`);
   if (directives.spawnChild) spawnChild();
   progress(`demo agent: ${task.step} for ${task.cardKey}, round ${task.round}`);
@@ -147,10 +194,12 @@ async function main() {
   }
   const { summary, notes } = directives.noChange
     ? { summary: 'no change, as the card asked', notes: '' }
-    : writeAndCommit(task);
+    : writeAndCommit(task, directives.perStep);
   // Pretend token use proportional to what was read and written, so the demo has numbers to show.
-  const tokens = { input: Math.ceil(JSON.stringify(task).length / 4), output: Math.ceil(notes.length / 4) };
-  emit({ type: 'result', summary, tokens, costUsd: 0 });
+  const tokens = { input: Math.ceil(JSON.stringify({ task, context }).length / 4), output: Math.ceil(notes.length / 4) };
+  if (sessionDir) fs.appendFileSync(path.join(sessionDir, 'context.jsonl'), `${JSON.stringify(contextEntry(task))}\n`);
+  mark(directives.marker, 'end');
+  emit({ type: 'result', summary, tokens, costUsd: 0, ...(sessionDir ? { sessionId: process.env.OUIJA_SESSION_ID } : {}) });
 }
 
 main().catch((error) => {
