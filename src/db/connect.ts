@@ -39,6 +39,11 @@ function connectPostgres(databaseUrl: string): DatabaseConnection {
   // An idle client losing its server emits 'error' on the pool; unhandled, that would crash the process.
   // (Only message and code: the error object drags the whole client along.)
   pool.on('error', (err: Error & { code?: string }) => log.warn({ error: err.message, code: err.code }, 'idle Postgres connection failed'));
+  // A checked-out client has no pool listener: its connection dying between queries (a server shutdown) would
+  // be an uncaught 'error' too. Its query fails on its own; the pool drops the broken client on release.
+  pool.on('connect', (client) => {
+    client.on('error', (err: Error & { code?: string }) => log.debug({ error: err.message, code: err.code }, 'Postgres connection failed'));
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', location: redactPassword(databaseUrl), close: once(() => db.destroy()) };
 }

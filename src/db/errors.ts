@@ -58,3 +58,11 @@ function sqlState(error: unknown): string | undefined {
 
 export const isUniqueViolation = (error: unknown): boolean => sqlState(error) === '23505';
 export const isForeignKeyViolation = (error: unknown): boolean => sqlState(error) === '23503';
+
+/** The server is unreachable or going away (refused, reset, shut down, starting up): worth waiting out, not a bug. */
+export function isConnectionError(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state && (state.startsWith('08') || ['57P01', '57P02', '57P03'].includes(state))) return true;
+  if (state && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(state)) return true;
+  return /Connection terminated|not queryable|timeout exceeded when trying to connect/i.test((error as Error | null)?.message ?? '');
+}

@@ -5,7 +5,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Kysely } from 'kysely';
-import { recordRejection, type Database } from '../db';
+import { isConnectionError, recordRejection, type Database } from '../db';
 import { ingest, ServiceUnavailableError, type IngestDeps } from '../ingest';
 import type { Logger } from '../log';
 import { countDelivery } from '../metrics';
@@ -88,7 +88,9 @@ async function rejectDelivery(deps: WebhookRouteDeps, log: Logger, r: Rejection,
 }
 
 function unavailable(log: Logger, res: Response, err: unknown): void {
-  const message = err instanceof ServiceUnavailableError ? err.message : `internal error: ${(err as Error).message}`;
+  // Reading the board before ingest can meet a Postgres outage too: say so, not "internal error".
+  const message =
+    err instanceof ServiceUnavailableError ? err.message : isConnectionError(err) ? `database unavailable: ${(err as Error).message}` : `internal error: ${(err as Error).message}`;
   log.error({ err }, 'delivery not accepted; sender should retry');
   res.status(503).set('Retry-After', '5').json({ error: message });
 }

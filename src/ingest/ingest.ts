@@ -4,16 +4,17 @@
  *
  *   delivery log (Postgres, unique on source + delivery ID) → signal-with-start(card key) → mark accepted
  *
- * A 2xx may be sent only once this returns (invariant 6). A retried delivery whose first attempt reached
- * Temporal is answered as a duplicate without signalling; one whose first attempt did not is signalled again,
- * and the workflow drops it if it had in fact arrived (delivery IDs are remembered in its state).
+ * A 2xx may be sent only once this returns (invariant 6): Temporal has the delivery and the log says accepted.
+ * A retried delivery whose first attempt was marked accepted is answered as a duplicate without signalling; one
+ * whose first attempt was not is signalled again, and the workflow drops it if it had in fact arrived (delivery
+ * IDs are remembered in its state).
  */
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import { workflowIdForCard } from '../core/cards';
 import { isRepoAllowed } from '../core/repos';
-import type { CardInfo, ExternalTrigger } from '../core/types';
+import type { CardInfo, ExternalTrigger, PipelineEntry } from '../core/types';
 import { markAccepted, markIgnored, recordDelivery, type Database } from '../db';
 import type { Logger } from '../log';
 import { countDelivery } from '../metrics';
@@ -26,7 +27,7 @@ export interface IngestDeps {
   db: Kysely<Database>;
   temporal: Client;
   log: Logger;
-  pipeline: string[];
+  pipeline: PipelineEntry[];
   cardSettings: Partial<CardSettings>;
   allowedRepos: readonly string[];
 }
@@ -69,12 +70,9 @@ async function ingestOnce(deps: IngestDeps, event: InboundEvent): Promise<Ingest
     log.info({ workflowId }, note);
     return { status: 'ignored', reason: note };
   }
-  try {
-    await markAccepted(deps.db, { source, deliveryId });
-  } catch (err) {
-    // Temporal has it durably, so the 2xx is true; a retry would be signalled again and dropped by the workflow.
-    log.warn({ err }, 'delivery accepted by Temporal but not marked in the delivery log');
-  }
+  // Temporal has it, but no 2xx until the log says so: a row left 'received' would let a replay after the
+  // workflow has closed start it again. The sender's retry is signalled again (the workflow drops it) and marks it.
+  await unavailableOnError('database', () => markAccepted(deps.db, { source, deliveryId }));
   log.info({ workflowId, trigger: event.trigger.type }, 'delivery accepted');
   return { status: 'accepted', workflowId };
 }

@@ -21,9 +21,12 @@ export function testServerUrl(): string {
   return url;
 }
 
-/** `migrate: false` leaves the database empty (for tests of the migrations themselves). */
-export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
-  const serverUrl = testServerUrl();
+/**
+ * `migrate: false` leaves the database empty (for tests of the migrations themselves); `serverUrl` puts it on
+ * another server than OUIJA_TEST_DATABASE_URL's (one a test may stop and start).
+ */
+export async function createTestDatabase(options: { migrate?: boolean; serverUrl?: string } = {}): Promise<TestDatabase> {
+  const serverUrl = options.serverUrl ?? testServerUrl();
   const name = `ouija_test_${process.pid}_${randomBytes(6).toString('hex')}`;
   await onServer(serverUrl, (client) => client.query(`CREATE DATABASE ${escapeIdentifier(name)}`));
 

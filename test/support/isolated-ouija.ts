@@ -26,6 +26,8 @@ export async function isolatedOuija(options: {
   prefix: string;
   builtinWebhookSecret: string;
   overrides?: DeepPartial<OuijaConfig>;
+  /** The Postgres server for its database (default OUIJA_TEST_DATABASE_URL's). */
+  databaseServerUrl?: string;
 }): Promise<IsolatedOuija> {
   // Random, not a counter: jest gives every test file a fresh module registry in the same worker process.
   const namespace = `${options.prefix}-${crypto.randomUUID().slice(0, 8)}`;
@@ -38,7 +40,7 @@ export async function isolatedOuija(options: {
   }
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `${options.prefix}-`));
   const remote = await createBareRemote(workDir);
-  const database = await createTestDatabase();
+  const database = await createTestDatabase({ serverUrl: options.databaseServerUrl });
   const config = loadConfig({
     cwd: workDir,
     env: {},

@@ -16,7 +16,12 @@ const execFileAsync = promisify(execFile);
 
 export interface TestPostgres {
   url: string;
+  /** Stops the server for good and deletes its data. */
   stop(): Promise<void>;
+  /** Stops the postmaster but keeps its data (for outage tests); `immediate` is a crash-like stop, else a fast shutdown. */
+  stopServer(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** Starts it again on the same data directory and port, once stopped. */
+  startServer(): Promise<void>;
 }
 
 const hasServer = (dir: string) => existsSync(path.join(dir, 'initdb')) && existsSync(path.join(dir, 'postgres'));
@@ -76,11 +81,10 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     rmSync(dir, { recursive: true, force: true });
   };
 
-  try {
-    await execFileAsync(
-      ...run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '--encoding=UTF8', '--locale=C']),
-    );
-    const port = await freePort();
+  let port = 0;
+  /** Spawns the postmaster on `dataDir` and `port`; resolves once it accepts connections, with one. */
+  const launch = async (): Promise<Client> => {
+    output = '';
     const [cmd, args] = run('postgres', [
       '-D', dataDir, '-p', String(port), '-k', dir,
       '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
@@ -88,8 +92,26 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-4000)));
     child.stderr!.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-4000)));
+    return connectWhenReady(child, { host: dir, port, user: 'postgres', database: 'postgres' }, () => output);
+  };
+  const stopServer = async (mode: 'fast' | 'immediate' = 'fast') => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child!.once('exit', resolve));
+    // SIGINT: fast shutdown (abort sessions, checkpoint); SIGQUIT: immediate (no checkpoint, recovery on start).
+    if (!signalPostmaster(dataDir, mode === 'fast' ? 'SIGINT' : 'SIGQUIT')) child.kill('SIGKILL');
+    await exited;
+  };
+  const startServer = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) throw new Error('postgres is already running');
+    await (await launch()).end();
+  };
 
-    const admin = await connectWhenReady(child, { host: dir, port, user: 'postgres', database: 'postgres' }, () => output);
+  try {
+    await execFileAsync(
+      ...run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '--encoding=UTF8', '--locale=C']),
+    );
+    port = await freePort();
+    const admin = await launch();
     const role = 'ouija_test';
     const password = randomBytes(16).toString('hex');
     try {
@@ -97,7 +119,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     } finally {
       await admin.end();
     }
-    return { url: `postgres://${role}:${password}@127.0.0.1:${port}/postgres`, stop: cleanup };
+    return { url: `postgres://${role}:${password}@127.0.0.1:${port}/postgres`, stop: cleanup, stopServer, startServer };
   } catch (err) {
     await cleanup();
     throw err;

@@ -6,12 +6,15 @@
  * duplicate, and a delivery log with one accepted row per real delivery.
  */
 import crypto from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import { createBareRemote } from '../../../src/cli/local-repo';
 import { workflowIdForCard } from '../../../src/core/cards';
 import { countRejections, getDelivery, listAgentRuns } from '../../../src/db';
 import type { Harness } from '../../support/ouija-harness';
 import type { Row } from '../report';
-import { RELIABILITY_SECRETS, type Scenario } from './scenario';
+import { RELIABILITY_SECRETS, size, type Scenario } from './scenario';
 import { baseUrl, pool, sendBuiltin, sleep, type Sent } from './send';
 
 interface StormCard {
@@ -21,8 +24,10 @@ interface StormCard {
   body: string;
 }
 
-async function makeCards(h: Harness, boardId: string, count: number, prefix: string): Promise<StormCard[]> {
+/** Card i goes on board i mod boards.length. */
+async function makeCards(h: Harness, boardIds: string[], count: number, prefix: string): Promise<StormCard[]> {
   return pool(Array.from({ length: count }, (_, i) => i), 8, async (i) => {
+    const boardId = boardIds[i % boardIds.length]!;
     const card = await h.api('POST', `/api/boards/${boardId}/cards`, { title: `${prefix} ${i}`, body: '' });
     if (card.status !== 201) throw new Error(`create card: ${JSON.stringify(card.body)}`);
     const cardKey = `builtin:${boardId}:${card.body.id}`;
@@ -33,12 +38,27 @@ async function makeCards(h: Harness, boardId: string, count: number, prefix: str
 
 export const retryStorm: Scenario = {
   name: 'retry-storm',
-  overrides: () => ({ agent: { maxConcurrent: 4 } }),
+  overrides: () => ({
+    // The production heartbeat timeout (the harness's 10 s is for fast hang tests; a 2-core machine serving
+    // 10,000 requests can starve a heartbeat that long). Repos: the extra remotes made below, in the harness's dir.
+    agent: { maxConcurrent: 8, heartbeatTimeoutMs: 30_000 },
+    repos: { allow: [`${path.join(os.tmpdir(), 'ouija-test-')}*`] },
+  }),
   async run({ harness: h, params }) {
     const secret = RELIABILITY_SECRETS.builtin;
-    const board = await h.api('POST', '/api/boards', { id: 'storm', name: 'Storm', repo: h.remote });
-    const real = await makeCards(h, board.body.id, params.stormDeliveries, 'storm');
-    const forged = await makeCards(h, board.body.id, params.stormForged, 'forged');
+    // Cards spread over repositories ('storm-cards-per-repo', 50): one repository's workspaces are prepared one
+    // at a time (fetch + worktree under the mirror's lock, slower with every pushed branch), so 1,000 cards on
+    // one repository measure that queue (tens of minutes), not the webhook path this scenario is about.
+    const repos = Math.max(1, Math.ceil(params.stormDeliveries / Math.max(1, size(params, 'storm-cards-per-repo', 50))));
+    const boardIds: string[] = [];
+    for (let r = 0; r < repos; r++) {
+      const repo = r === 0 ? h.remote : await createBareRemote(path.join(h.workDir, `storm-repo-${r}`));
+      const board = await h.api('POST', '/api/boards', { id: `storm${r}`, name: `Storm ${r}`, repo });
+      if (board.status !== 201) throw new Error(`create board: ${JSON.stringify(board.body)}`);
+      boardIds.push(board.body.id);
+    }
+    const real = await makeCards(h, boardIds, params.stormDeliveries, 'storm');
+    const forged = await makeCards(h, boardIds, params.stormForged, 'forged');
     const url = baseUrl(h);
 
     // Every copy of every delivery, and every forgery, in flight together in random order.
@@ -117,7 +137,7 @@ export const retryStorm: Scenario = {
     const logComplete = perCard.filter((p) => p.logged === 'accepted').length;
     const maxSignals = Math.max(0, ...perCard.map((p) => p.signals));
     const bad = perCard.map((p, i) => ({ card: real[i]!.cardKey, ...p })).filter((p) => p.seen !== 1 || p.run !== 1 || p.agentRuns !== 1 || p.agentActivities !== 1);
-    const sizes = `${n} deliveries × ${params.stormCopies}`;
+    const sizes = `${n} deliveries × ${params.stormCopies}, ${repos} repos`;
     return [
       { scenario: '1 retry storm: answers', runs: n * params.stormCopies, expected: 'every copy 2xx (503 retried)', observed: `${JSON.stringify(statuses)} in ${Math.round(sendMs / 1000)} s`, pass: Object.keys(statuses).every((s) => s === '200' || s === '202') },
       { scenario: '1 retry storm: transitions', runs: n, expected: `1 per delivery (${sizes})`, observed: `${oneTransition}/${n} exactly once; ${atReview}/${n} in review; ≤ ${maxSignals} signals per card`, pass: oneTransition === n && atReview === n, details: bad },
