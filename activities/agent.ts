@@ -16,15 +16,23 @@ import {
   AgentCancelledError,
   AgentExitError,
   AgentHungError,
+  openWarmSession,
   runAgent,
   SandboxError,
+  warmSessionForEffect,
+  WarmSessionError,
   type AgentAdapter,
   type AgentEvent,
   type AgentTask,
   type SandboxMode,
+  type WarmSessionHandle,
+  type WarmSessionSettings,
 } from '../src/plugins/agent';
 import type { Workspaces } from '../src/plugins/git';
+import { untilDatabaseAnswers } from './database-wait';
+import { HEARTBEAT_EVERY_MS, heartbeatDuring } from './heartbeat';
 import { activityLogger } from './logger';
+import { phaseClock } from './phase-clock';
 import type { AgentActivities } from './types';
 
 export interface AgentActivityDeps {
@@ -50,9 +58,10 @@ export interface ResolvedAgent {
   env: Record<string, string>;
   /** OS sandbox for the agent process (default none; see src/plugins/agent/sandbox.ts). */
   sandbox?: SandboxMode;
+  /** Warm sessions (profile `session`): one CLI session per card, rotated after `maxTasks` tasks. Default cold. */
+  session?: { warm: boolean } & WarmSessionSettings;
 }
 
-const HEARTBEAT_EVERY_MS = 1_000;
 
 /** Heartbeat details of an agent attempt: what `ouija status` shows, and what a retried attempt resumes from. */
 export interface AgentHeartbeat {
@@ -65,27 +74,87 @@ export interface AgentHeartbeat {
   sessionId: string | null;
 }
 
+/** The card's warm session for this effect, opened on disk; none when the profile runs cold. */
+function warmSessionOf(agent: ResolvedAgent, cardDir: string, cardKey: string, effectId: string): WarmSessionHandle | undefined {
+  if (!agent.session?.warm || !agent.adapter.supportsWarmSession) return undefined;
+  try {
+    return openWarmSession({ root: cardDir, adapter: agent.adapter.name, session: warmSessionForEffect(cardKey, effectId, agent.session) });
+  } catch (err) {
+    // A session directory owned by someone else is never handed over; retrying would not change that.
+    if (err instanceof WarmSessionError) throw ApplicationFailure.nonRetryable(err.message, 'WarmSessionError');
+    throw err;
+  }
+}
+
+/**
+ * HEAD when the step's first attempt began, kept in a file beside the attempts' run dirs as well as in the
+ * heartbeat details: heartbeats are throttled, so a worker killed within a second of the start may never have
+ * sent it, and a retry that took the dead attempt's commit as its start would see "no change" (scenario 7).
+ */
+function startHeadOf(file: string): string | undefined {
+  try {
+    const sha = fs.readFileSync(file, 'utf8').trim();
+    return /^[0-9a-f]{40,64}$/.test(sha) ? sha : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function keepStartHead(file: string, sha: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  try {
+    const fd = fs.openSync(file, 'wx');
+    try {
+      fs.writeSync(fd, `${sha}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
 export function createAgentActivities(deps: AgentActivityDeps): AgentActivities {
   return {
     async runAgent(effect) {
       const ctx = Context.current();
+      // Heartbeat from the start: the setup below (git, Postgres) can outlast a short heartbeat timeout on a busy
+      // machine, which retried healthy agents (reliability scenario 5). What a dead attempt left is passed on.
+      ctx.heartbeat(ctx.info.heartbeatDetails);
+      const lap = phaseClock();
       const log = activityLogger(deps.log ?? defaultLog);
       const { card, step, stepIndex, round, feedback } = effect;
       const agent = deps.agentFor(card.ref.boardId, step);
-      // On a fresh machine (or after cleanup) the worktree is rebuilt from the pushed branch.
+      // On a fresh machine (or after cleanup) the worktree is rebuilt from the pushed branch. A parallel step's
+      // worktree has nothing pushed to rebuild from: its group must start again (the run fails, a retry does that).
+      if (effect.workspace.member !== undefined && !fs.existsSync(effect.workspace.path)) {
+        throw ApplicationFailure.create({ message: `the worktree of parallel step ${step} is gone (${effect.workspace.path})`, nonRetryable: true });
+      }
       const workspace = fs.existsSync(effect.workspace.path)
         ? effect.workspace
-        : await deps.workspaces.prepare({ cardKey: card.key, repo: card.repo, branch: effect.workspace.branch, baseBranch: card.baseBranch });
+        : await heartbeatDuring(ctx, () => ctx.info.heartbeatDetails, deps.workspaces.prepare({ cardKey: card.key, repo: card.repo, branch: effect.workspace.branch, baseBranch: card.baseBranch }));
       const cardDir = path.join(deps.runsRoot, card.key.replace(/[^A-Za-z0-9_.-]/g, '_'));
       const runDir = path.join(cardDir, `${effect.effectId.replace(/[^A-Za-z0-9_.-]/g, '_')}-attempt-${ctx.info.attempt}`);
+      // A warm session is keyed by this card (and run, step, round): never another card's (see session.ts).
+      const session = warmSessionOf(agent, cardDir, card.key, effect.effectId);
       const task: AgentTask = { cardKey: card.key, title: card.title, body: card.body, step, stepIndex, round, feedback, branch: workspace.branch, worktree: workspace.path };
       // Positive evidence is judged against HEAD when the step's *first* attempt began (kept in the heartbeat
       // details), so a retry after a crash still counts the commits the dead attempt made.
       // What the step's earlier attempt (if it died) last reported: where HEAD started, and the CLI session.
       const carried = ctx.info.heartbeatDetails as Partial<AgentHeartbeat> | undefined;
-      const startHead = carried?.startHead ?? (await deps.workspaces.inspect({ path: workspace.path, baseSha: workspace.baseSha })).headSha;
+      const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
+      const startHeadFile = path.join(cardDir, `${safe(ctx.info.workflowExecution?.runId ?? 'run')}-${safe(effect.effectId)}.start-head`);
+      const startHead =
+        carried?.startHead ??
+        startHeadOf(startHeadFile) ??
+        (await heartbeatDuring(ctx, () => carried, deps.workspaces.head({ path: workspace.path })));
+      keepStartHead(startHeadFile, startHead);
+      lap('start_head');
 
-      const runId = await startAgentRun(deps.db, {
+      // A Postgres outage is waited out (heartbeating what a retry needs), not charged to the agent's attempts.
+      const startDetails = (): AgentHeartbeat => ({ startHead, lines: 0, last: '', turn: 0, tool: null, sessionId: carried?.sessionId ?? null });
+      const runId = await heartbeatDuring(ctx, startDetails, untilDatabaseAnswers('agent run start', () => startAgentRun(deps.db, {
         cardKey: card.key,
         workflowId: ctx.info.workflowExecution?.workflowId ?? '',
         runId: ctx.info.workflowExecution?.runId ?? '',
@@ -93,10 +162,15 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
         step,
         attempt: ctx.info.attempt,
         agent: agent.adapter.name,
-      });
-      log.info({ step, round, agentRunId: runId, runDir }, 'agent run started');
+      }), { log, heartbeat: startDetails }));
+      log.info(
+        { step, round, agentRunId: runId, runDir, ...(session ? { session: { key: session.key, id: session.id, taskInSession: session.taskInSession } } : {}) },
+        'agent run started',
+      );
+      lap('run_row_insert');
       const progress: AgentHeartbeat = { startHead, lines: 0, last: '', turn: 0, tool: null, sessionId: carried?.sessionId ?? null };
       const ticker = setInterval(() => ctx.heartbeat({ ...progress }), HEARTBEAT_EVERY_MS);
+      ctx.heartbeat({ ...progress });
       // Live progress for operators (`ouija logs`, the SSE endpoint), written in batches.
       const events = new AgentEventWriter(deps.db, runId, { log });
       // The last result the agent printed: a failed run may still have reported what it cost.
@@ -126,10 +200,12 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
           adapter: agent.adapter,
           task,
           runDir,
-          pidFile: path.join(cardDir, 'agent.pid'),
+          // One fence per card; a parallel group's steps run side by side, so each of them has its own.
+          pidFile: path.join(cardDir, workspace.member === undefined ? 'agent.pid' : `agent-${step.replace(/[^A-Za-z0-9_.-]/g, '_')}.pid`),
           stateDir: path.join(cardDir, 'state'),
           // A retry after a crash continues the dead attempt's session where the CLI can.
           ...(carried?.sessionId ? { resumeSessionId: carried.sessionId } : {}),
+          ...(session ? { session } : {}),
           signal: ctx.cancellationSignal,
           silenceTimeoutMs: agent.silenceTimeoutMs,
           passEnv: agent.passEnv,
@@ -138,20 +214,24 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
           onEvent,
           onStderr,
         });
+        lap('agent');
         await events.close();
-        await deps.workspaces.commitAll({ path: workspace.path, message: `${step}: ${card.title.slice(0, 72)}\n\nCard: ${card.key}` });
-        const after = await deps.workspaces.inspect({ path: workspace.path, baseSha: workspace.baseSha });
+        lap('event_flush');
+        const after = await deps.workspaces.commitAndInspect({ path: workspace.path, message: `${step}: ${card.title.slice(0, 72)}\n\nCard: ${card.key}`, baseSha: workspace.baseSha });
+        lap('commit_and_inspect');
         if (after.headSha === startHead) {
           throw ApplicationFailure.retryable(`agent step ${step} ended without changing anything`, 'NoChangeError');
         }
-        await finishAgentRun(deps.db, runId, {
+        // Failing here would run the (successful) agent again: wait for Postgres instead.
+        await untilDatabaseAnswers('agent run finish', () => finishAgentRun(deps.db, runId, {
           exitCode: outcome.exitCode,
           outcome: 'succeeded',
           summary: outcome.summary,
           tokensIn: outcome.tokens?.input ?? null,
           tokensOut: outcome.tokens?.output ?? null,
           costUsd: outcome.costUsd ?? null,
-        });
+        }), { log, heartbeat: () => ({ ...progress }) });
+        lap('run_row_finish');
         const seconds = observeDuration({ outcome: 'succeeded' });
         log.info({ step, outcome: 'succeeded', seconds, commits: after.commits, headSha: after.headSha }, 'agent run finished');
         return { kind: 'agent', summary: outcome.summary, commits: after.commits, headSha: after.headSha, filesChanged: after.filesChanged };
@@ -161,7 +241,7 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
         const seconds = observeDuration({ outcome: ended });
         log.warn({ step, outcome: ended, seconds, err }, 'agent run did not succeed');
         await events.close();
-        await finishAgentRun(deps.db, runId, {
+        await untilDatabaseAnswers('agent run finish', () => finishAgentRun(deps.db, runId, {
           exitCode: err instanceof AgentExitError ? err.exitCode : null,
           outcome: ended,
           summary: (err as Error).message.slice(0, 2000),
@@ -169,7 +249,7 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
           tokensIn: lastResult?.tokens?.input ?? null,
           tokensOut: lastResult?.tokens?.output ?? null,
           costUsd: lastResult?.costUsd ?? null,
-        }).catch(() => undefined);
+        }), { log, heartbeat: () => ({ ...progress }) }).catch(() => undefined);
         // Reported as a cancellation (not a failure) only once the process group is gone.
         if (cancelled) throw new CancelledFailure(`agent for ${card.key} cancelled; its process group was killed`);
         // A misconfigured sandbox (bwrap missing, a tampered worktree link) fails the same way on every attempt.

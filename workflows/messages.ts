@@ -3,7 +3,7 @@
  * Importable from both workflow code and clients (no I/O here).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { CardInfo, CardState, Trigger } from '../src/core/types';
+import type { CardInfo, CardState, PipelineEntry, Trigger } from '../src/core/types';
 
 /** Everything that happens to a card reaches its workflow through this one signal. */
 export const triggerSignal = defineSignal<[Trigger]>('trigger');
@@ -24,6 +24,8 @@ export interface CardSettings {
   agentHeartbeatTimeoutMs: number;
   agentMaxAttempts: number;
   gitMaxAttempts: number;
+  /** Heartbeat timeout of git steps: how soon a dead worker's push or checkout is retried elsewhere. */
+  gitHeartbeatTimeoutMs: number;
   /** Continue-as-new once the history has this many events (and nothing is in flight). */
   continueAsNewAfterEvents: number;
 }
@@ -33,12 +35,13 @@ export const DEFAULT_CARD_SETTINGS: CardSettings = {
   agentHeartbeatTimeoutMs: 30_000,
   agentMaxAttempts: 3,
   gitMaxAttempts: 5,
+  gitHeartbeatTimeoutMs: 30_000,
   continueAsNewAfterEvents: 2_000,
 };
 
 export interface CardWorkflowInput {
   card: CardInfo;
-  pipeline?: string[];
+  pipeline?: PipelineEntry[];
   settings?: Partial<CardSettings>;
   /** Set only by continue-as-new: the state and unprocessed triggers carried over. */
   carried?: { state: CardState; inbox: Trigger[] };

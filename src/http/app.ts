@@ -30,9 +30,10 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   // Ready only when both Postgres and Temporal answer: a load balancer then routes webhooks elsewhere.
   app.get('/readyz', async (_req, res) => {
+    // Each check has a deadline: a server that is down must make this answer 503 now, not hang until it is back.
     const checks = await Promise.allSettled([
-      sql`select 1`.execute(deps.db),
-      deps.temporal.workflowService.getSystemInfo({}),
+      withinDeadline(sql`select 1`.execute(deps.db), READY_CHECK_DEADLINE_MS),
+      withinDeadline(deps.temporal.workflowService.getSystemInfo({}), READY_CHECK_DEADLINE_MS),
     ]);
     const [postgres, temporal] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : String((c.reason as Error).message)));
     const ok = postgres === 'ok' && temporal === 'ok';
@@ -45,4 +46,14 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(boardApiRouter({ db: deps.db, ingest: deps.ingest, log: deps.log }));
   app.use(operatorApiRouter(deps.ingest));
   return app;
+}
+
+const READY_CHECK_DEADLINE_MS = 2_000;
+
+function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

@@ -15,12 +15,19 @@ import globalSetup, { stopAll } from '../support/global-setup';
 import { startHarness } from '../support/ouija-harness';
 import { printTable, writeReport, type Row } from './report';
 import { badInput } from './scenarios/bad-input';
+import { contextBleed } from './scenarios/context-bleed';
+import { hungAgent } from './scenarios/hung-agent';
 import { lostUpdates } from './scenarios/lost-updates';
+import { order } from './scenarios/order';
 import { payloadSizes } from './scenarios/payload-sizes';
+import { postgresDown } from './scenarios/postgres-down';
 import { retryStorm } from './scenarios/retry-storm';
+import { serverRestart } from './scenarios/server-restart';
+import { slowHealthy } from './scenarios/slow-healthy';
+import { workerKill } from './scenarios/worker-kill';
 import { RELIABILITY_SECRETS, type Params, type Scenario } from './scenarios/scenario';
 
-const SCENARIOS: Scenario[] = [badInput, retryStorm, lostUpdates, payloadSizes];
+const SCENARIOS: Scenario[] = [badInput, retryStorm, payloadSizes, order, lostUpdates, slowHealthy, hungAgent, postgresDown, workerKill, contextBleed, serverRestart];
 
 function parseParams(): { params: Params; only: string[]; report: string } {
   const { values } = parseArgs({

@@ -32,13 +32,18 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(overrides: DeepPartial<OuijaConfig> = {}): Promise<Harness> {
-  const address = process.env.TEMPORAL_ADDRESS;
+/**
+ * `databaseServerUrl`: put its database on this Postgres server instead of OUIJA_TEST_DATABASE_URL's.
+ * `temporalAddress`: use this Temporal server instead of TEMPORAL_ADDRESS's.
+ */
+export async function startHarness(overrides: DeepPartial<OuijaConfig> = {}, options: { databaseServerUrl?: string; temporalAddress?: string } = {}): Promise<Harness> {
+  const address = options.temporalAddress ?? process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set (the integration globalSetup sets it)');
   const { config, database, remote, workDir } = await isolatedOuija({
     address,
     prefix: 'ouija-test',
     builtinWebhookSecret: WEBHOOK_SECRET,
+    databaseServerUrl: options.databaseServerUrl,
     overrides: { ...overrides, agent: { heartbeatTimeoutMs: 10_000, silenceTimeoutMs: 5_000, maxAttempts: 2, ...overrides.agent } },
   });
   // The SDK's warnings about activities failing on purpose would drown the test output.

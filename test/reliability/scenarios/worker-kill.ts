@@ -1,0 +1,320 @@
+/**
+ * Scenario 7, worker SIGKILL: Ouija's workers (every queue, workflows included, as `ouija worker` runs them) live
+ * in a child process (test/reliability/support/killable-worker.ts) that is SIGKILLed `kills` times (default 20),
+ * each time at a chosen point of a chosen card — mid-agent, between the push and the review request, between the
+ * review request and the move to review — and restarted at once. The HTTP/ingest side stays in this process.
+ * `kill-cards` cards (default 10) each get two of the points (round robin), so the kills are spread over points
+ * and cards; kills also hit whatever else is in flight at that moment.
+ *
+ * Expected, per card: it reaches review exactly once (phase review on run 1, one `runAgent`, one `publish` and
+ * one move-to-review activity in its history, one succeeded agent run, the board card in review), one branch on
+ * the remote and one review request; every kill verified at its point (mid-agent: the attempt's marker has a
+ * start and no end before the kill; push: the review request was created after the kill; review: it existed
+ * before); no demo agent process left under the scenario's directory, and never two at once for one card.
+ *
+ * Sizes: `kills` (20), `kill-cards` (10), `kill-agent-ms` (how long each demo agent works, 8000),
+ * `kill-deadline-s` (how long the kills and the settling may take, from the first move, 200).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { workflowIdForCard } from '../../../src/core/cards';
+import { git } from '../../../src/cli/local-repo';
+import { listAgentRuns } from '../../../src/db';
+import type { Row } from '../report';
+import type { KillPlan, KillPoint, KillRecord, KillTarget } from '../support/killable-worker';
+import { demoAgents, procsUnder, sampleAgents } from '../support/procs';
+import { size, type Scenario } from './scenario';
+import { pool, sleep } from './send';
+
+const POINTS: KillPoint[] = ['agent', 'push', 'review'];
+const WORKER_SCRIPT = path.resolve(__dirname, '../support/killable-worker.ts');
+
+interface KCard {
+  cardId: string;
+  cardKey: string;
+  marker: string;
+  version: number;
+}
+
+interface Child {
+  proc: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  tail(): string;
+}
+
+async function startChild(env: NodeJS.ProcessEnv): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, WORKER_SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  // OUIJA_KILL_WORKER_LOG=<file>: keep every worker's log lines there, for debugging a failing run.
+  const logFile = process.env.OUIJA_KILL_WORKER_LOG;
+  if (logFile) {
+    proc.stdout!.on('data', (chunk: Buffer) => fs.appendFileSync(logFile, chunk));
+    proc.stderr!.on('data', (chunk: Buffer) => fs.appendFileSync(logFile, chunk));
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('ready\n')) resolve();
+    });
+    void exited.then(({ code, signal }) => reject(new Error(`killable worker exited (${code ?? signal}) before it was ready: ${stderr}`)));
+  });
+  return { proc, exited, tail: () => stderr };
+}
+
+async function stopChild(child: Child): Promise<void> {
+  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+  child.proc.kill('SIGTERM');
+  const outcome = await Promise.race([child.exited, sleep(20_000).then(() => 'timeout' as const)]);
+  if (outcome === 'timeout') {
+    child.proc.kill('SIGKILL');
+    await child.exited;
+  }
+}
+
+/** Marker lines of the demo agent: `start|end <attempt> <pid> <epoch ms>`. */
+function markerLines(file: string): Array<{ what: string; attempt: string; pid: number; at: number }> {
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [what = '', attempt = '', pid = '', at = ''] = line.split(' ');
+      return { what, attempt, pid: Number(pid), at: Number(at) };
+    });
+}
+
+export const workerKill: Scenario = {
+  name: 'worker-kill',
+  // Kills also hit agents of other cards in flight: enough attempts that collateral kills cannot use them up,
+  // and a short heartbeat timeout so that a killed attempt is retried within seconds.
+  overrides: () => ({ agent: { maxConcurrent: 4, maxAttempts: 10, heartbeatTimeoutMs: 5_000 }, git: { heartbeatTimeoutMs: 5_000 } }),
+  async run({ harness: h, params }) {
+    const kills = size(params, 'kills', 20);
+    const cardCount = Math.max(1, size(params, 'kill-cards', 10));
+    const agentMs = size(params, 'kill-agent-ms', 8_000);
+    const deadlineS = size(params, 'kill-deadline-s', 200);
+    const address = process.env.TEMPORAL_ADDRESS!;
+
+    // The workers run only in the child: stop this process's own.
+    await h.ouija.workers?.shutdown();
+    const bundlePath = path.join(h.workDir, 'workflows.js');
+    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../../workflows'), logger: new DefaultLogger('WARN') });
+    fs.writeFileSync(bundlePath, bundle.code);
+
+    const markers = path.join(h.workDir, 'markers');
+    fs.mkdirSync(markers);
+    const board = await h.api('POST', '/api/boards', { id: 'kill', name: 'Kill', repo: h.remote });
+    if (board.status !== 201) throw new Error(`create board: ${JSON.stringify(board.body)}`);
+    const cards: KCard[] = await pool(Array.from({ length: cardCount }, (_, i) => i), 4, async (i) => {
+      const marker = path.join(markers, `card-${i}.marker`);
+      const card = await h.api('POST', '/api/boards/kill/cards', { title: `Kill ${i}`, body: `ouija-demo: sleep=${agentMs} marker=${marker}` });
+      if (card.status !== 201) throw new Error(`create card: ${JSON.stringify(card.body)}`);
+      return { cardId: card.body.id, cardKey: `builtin:kill:${card.body.id}`, marker, version: card.body.version };
+    });
+    // Target i: point i mod 3 of card i mod n (each card gets different points, in lifecycle order as they come).
+    let remaining: KillTarget[] = Array.from({ length: kills }, (_, i) => {
+      const card = cards[i % cardCount]!;
+      return { card: card.cardKey, point: POINTS[i % POINTS.length]!, marker: card.marker };
+    });
+
+    const env = (n: number): NodeJS.ProcessEnv => {
+      const plan: KillPlan = { targets: remaining, killLog: path.join(h.workDir, `kill-${n}.json`), remote: h.remote, agentDelayMs: 1_000 };
+      return {
+        ...process.env,
+        TEMPORAL_ADDRESS: address,
+        OUIJA_KILLABLE_CONFIG: JSON.stringify({ ...h.config, secrets: {} }),
+        OUIJA_KILL_PLAN: JSON.stringify(plan),
+        OUIJA_TEST_WORKFLOW_BUNDLE: bundlePath,
+      };
+    };
+    const sampler = sampleAgents(h.workDir);
+    let child = await startChild(env(0));
+    let restarts = 0;
+    const restartMs: number[] = [];
+    const records: KillRecord[] = [];
+
+    const started = Date.now();
+    const deadline = started + deadlineS * 1000;
+    for (const c of cards) {
+      const moved = await h.api('POST', `/api/cards/${c.cardId}/move`, { column: 'in-progress', expectedVersion: c.version });
+      if (moved.status !== 200) throw new Error(`move: ${JSON.stringify(moved.body)}`);
+    }
+
+    const atRest = async (c: KCard) => {
+      const state = await h.state(c.cardKey).catch(() => null);
+      const card = (await h.api('GET', `/api/cards/${c.cardId}`)).body;
+      return { state, card, rest: state !== null && ((state.phase === 'review' && card.columnKey === 'review') || state.phase === 'failed') };
+    };
+    let lastCheck = 0;
+    try {
+      while (records.length < kills && Date.now() < deadline) {
+        const exit = await Promise.race([child.exited, sleep(500).then(() => null)]);
+        if (exit) {
+          const logFile = path.join(h.workDir, `kill-${restarts}.json`);
+          if (!fs.existsSync(logFile)) throw new Error(`the worker died unplanned (${exit.code ?? exit.signal}): ${child.tail()}`);
+          const record = JSON.parse(fs.readFileSync(logFile, 'utf8')) as KillRecord;
+          records.push(record);
+          remaining = remaining.filter((t) => !(t.card === record.target.card && t.point === record.target.point));
+          if (records.length >= kills) break;
+          restarts++;
+          const t0 = Date.now();
+          child = await startChild(env(restarts));
+          restartMs.push(Date.now() - t0);
+          continue;
+        }
+        // Targets that can no longer be hit (their card settled first) end the kill phase early.
+        if (Date.now() - lastCheck > 2_000) {
+          lastCheck = Date.now();
+          if ((await pool(cards, 4, atRest)).every((s) => s.rest)) break;
+        }
+      }
+      if (records.length >= kills) {
+        // The plan is spent: one more worker, without targets, to let every card finish.
+        remaining = [];
+        restarts++;
+        const t0 = Date.now();
+        child = await startChild(env(restarts));
+        restartMs.push(Date.now() - t0);
+      }
+      const killPhaseS = Math.round((Date.now() - started) / 1000);
+      // Settle.
+      let finals = await pool(cards, 4, atRest);
+      while (!finals.every((s) => s.rest) && Date.now() < deadline) {
+        await sleep(1_000);
+        finals = await pool(cards, 4, atRest);
+      }
+      const settleS = Math.round((Date.now() - started) / 1000);
+      await sleep(1_000);
+      const leftoverAgents = demoAgents(procsUnder(h.workDir, [process.pid, child.proc.pid!]));
+      const leftoverAll = procsUnder(h.workDir, [process.pid, child.proc.pid!]);
+      const sampled = sampler.stop();
+
+      // Per card: exactly once.
+      const branchesOnRemote = (await git(h.remote, 'for-each-ref', '--format=%(refname:short)', 'refs/heads')).split('\n').filter((b) => b && b !== 'main');
+      const reviewRows = await h.database.db.selectFrom('review_requests').select(['card_key', 'branch', 'created_at']).execute();
+      const perCard = await pool(cards, 4, async (c, i) => {
+        const { state, card } = finals[i]!;
+        const handle = h.ouija.temporal.workflow.getHandle(workflowIdForCard(c.cardKey));
+        const history = await handle.fetchHistory();
+        const scheduled: Record<string, number> = {};
+        let movesToReview = 0;
+        for (const e of history.events ?? []) {
+          const a = e.activityTaskScheduledEventAttributes;
+          if (!a) continue;
+          const type = a.activityType?.name ?? '?';
+          scheduled[type] = (scheduled[type] ?? 0) + 1;
+          if (type === 'moveCard') {
+            const input = defaultPayloadConverter.fromPayload<{ column?: string }>(a.input!.payloads![0]!);
+            if (input.column === 'review') movesToReview++;
+          }
+        }
+        const runs = await listAgentRuns(h.database.db, { cardKey: c.cardKey, limit: 50 });
+        const branch = state?.workspace?.branch;
+        const pending = state?.phase === 'review' ? [] : ((await handle.describe()).raw.pendingActivities ?? []).map((p) => `${p.activityType?.name} attempt ${p.attempt} ${p.state}`);
+        return {
+          card: c.cardKey,
+          phase: state?.phase ?? 'unknown',
+          run: state?.run,
+          column: card.columnKey as string,
+          boardVersion: card.version as number,
+          runAgent: scheduled.runAgent ?? 0,
+          publish: scheduled.publish ?? 0,
+          movesToReview,
+          agentRuns: runs.length,
+          succeeded: runs.filter((r) => r.outcome === 'succeeded').length,
+          branchOnRemote: branch !== undefined && branchesOnRemote.includes(branch),
+          reviewRequests: reviewRows.filter((r) => r.card_key === c.cardKey).length,
+          killsAt: records.filter((r) => r.target.card === c.cardKey).map((r) => r.target.point),
+          pending,
+        };
+      });
+
+      // Each kill at its point?
+      const verified = records.map((r) => {
+        const review = reviewRows.find((row) => row.card_key === r.target.card);
+        if (r.target.point === 'agent') {
+          const lines = markerLines(r.target.marker);
+          const ok = lines.some((s) => s.what === 'start' && s.at < r.at && !lines.some((e) => e.what === 'end' && e.pid === s.pid && e.at < r.at));
+          return { ...r, ok, why: ok ? 'agent running' : 'no agent running at the kill' };
+        }
+        if (r.target.point === 'push') {
+          const ok = !r.branchPreexisting && (review === undefined || review.created_at.getTime() > r.at);
+          return { ...r, ok, why: r.branchPreexisting ? 'branch already on the remote' : review && review.created_at.getTime() <= r.at ? 'review request existed' : 'pushed, no review request' };
+        }
+        const ok = review !== undefined && review.created_at.getTime() < r.at;
+        return { ...r, ok, why: ok ? 'review request open, card not moved' : 'no review request yet' };
+      });
+
+      const n = cards.length;
+      const inReview = perCard.filter((p) => p.phase === 'review' && p.column === 'review').length;
+      const once = perCard.filter((p) => p.run === 1 && p.runAgent === 1 && p.publish === 1 && p.movesToReview === 1 && p.succeeded === 1).length;
+      const oneBranch = perCard.filter((p) => p.branchOnRemote && p.reviewRequests === 1).length;
+      const byPoint = POINTS.map((p) => `${records.filter((r) => r.target.point === p).length} ${p}`).join(', ');
+      const okKills = verified.filter((v) => v.ok).length;
+      const unhit = remaining.map((t) => `${t.point}@${t.card}`);
+      const stuck = perCard.filter((p) => p.phase !== 'review' || p.column !== 'review');
+      return [
+        {
+          scenario: '7 worker SIGKILL: kills',
+          runs: kills,
+          expected: `${kills} SIGKILLs, each at its point (mid-agent / pushed, no PR / PR, not reported)`,
+          observed: `${records.length} kills (${byPoint}), ${okKills}/${records.length} verified at their point; ${restarts} restarts (median ${median(restartMs)} ms to ready); kill phase ${killPhaseS} s${unhit.length ? `; not reached: ${unhit.length}` : ''}`,
+          pass: records.length === kills && okKills === records.length,
+          details: { verified, unhit },
+        },
+        {
+          scenario: '7 worker SIGKILL: cards in review',
+          runs: n,
+          expected: `${n}/${n} in review (workflow and board) within ${deadlineS} s`,
+          observed: `${inReview}/${n} in review after ${settleS} s${stuck.length ? `; stuck: ${stuck.map((p) => `${p.card} ${p.phase} [${p.pending.join('; ')}] (killed at ${p.killsAt.join('+')})`).join(', ')}` : ''}`,
+          pass: inReview === n,
+          details: stuck,
+        },
+        {
+          scenario: '7 worker SIGKILL: exactly once',
+          runs: n,
+          expected: 'run 1; 1 runAgent, 1 publish, 1 move to review; 1 succeeded agent run',
+          observed: `${once}/${n} exactly once; agent runs recorded ${perCard.reduce((s, p) => s + p.agentRuns, 0)} for ${n} cards`,
+          pass: once === n,
+          details: perCard,
+        },
+        {
+          scenario: '7 worker SIGKILL: branches, review requests',
+          runs: n,
+          expected: '1 branch on the remote and 1 review request per card',
+          observed: `${oneBranch}/${n}; ${branchesOnRemote.length} branches and ${reviewRows.length} review requests in all`,
+          pass: oneBranch === n && branchesOnRemote.length === n && reviewRows.length === n,
+        },
+        {
+          scenario: '7 worker SIGKILL: orphans',
+          runs: n,
+          expected: '0 agent processes left; never 2 agents at once in a worktree',
+          observed: `${leftoverAgents.length} agent processes left (${leftoverAll.length} processes of any kind); at most ${sampled.maxPerCwd} at once per worktree (${sampled.samples} samples)`,
+          pass: leftoverAgents.length === 0 && leftoverAll.length === 0 && sampled.maxPerCwd <= 1,
+          details: { leftoverAll, worst: sampled.worst },
+        },
+      ] satisfies Row[];
+    } finally {
+      sampler.stop();
+      await stopChild(child);
+    }
+  },
+};
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
