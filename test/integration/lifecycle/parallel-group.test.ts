@@ -40,14 +40,21 @@ function memberDirs(h: Harness): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.includes('--')) : [];
 }
 
-describe('fail-fast (the default policy)', () => {
-  let h: Harness;
+/** A harness for the describe block it is called in, with the group under `policy`. */
+function harnessWith(policy: GroupFailurePolicy): { h: Harness } {
+  const holder = {} as { h: Harness };
   beforeAll(async () => {
-    h = await startHarness({ pipeline: pipeline('fail-fast'), agent: { maxConcurrent: 4 } });
+    holder.h = await startHarness({ pipeline: pipeline(policy), agent: { maxConcurrent: 4 } });
   });
-  afterAll(async () => h?.stop());
+  afterAll(async () => holder.h?.stop());
+  return holder;
+}
+
+describe('fail-fast (the default policy)', () => {
+  const ctx = harnessWith('fail-fast');
 
   test('the group runs at once, each step in its own worktree, merged before the next step; review has all of it', async () => {
+    const { h } = ctx;
     const c = await moveToWorking(h, 'ouija-demo: per-step sleep@lint=1500 sleep@docs=1500 sleep@tests=1500');
     const review = await h.waitFor(c.cardKey, (s) => s.phase === 'review', 'review', 120_000);
     const runs = await listAgentRuns(h.database.db, { cardKey: c.cardKey });
@@ -80,6 +87,7 @@ describe('fail-fast (the default policy)', () => {
   });
 
   test('one step fails: the others are cancelled (their processes stop at once) and the card fails naming the step', async () => {
+    const { h } = ctx;
     const c = await moveToWorking(h, 'ouija-demo: per-step exit@lint=3 sleep@docs=60000 sleep@tests=60000');
     const started = Date.now();
     const failed = await h.waitFor(c.cardKey, (s) => s.phase === 'failed' && s.inFlight === null, 'failed', 120_000);
@@ -96,6 +104,7 @@ describe('fail-fast (the default policy)', () => {
   });
 
   test('steps that change the same lines conflict: the merge is aborted and the card fails, saying which files', async () => {
+    const { h } = ctx;
     // Without per-step every step writes the same notes file.
     const c = await moveToWorking(h, 'Same file for all.');
     const failed: CardState = await h.waitFor(c.cardKey, (s) => s.phase === 'failed' && s.inFlight === null, 'failed', 120_000);
@@ -105,13 +114,10 @@ describe('fail-fast (the default policy)', () => {
 });
 
 describe('wait-all', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ pipeline: pipeline('wait-all'), agent: { maxConcurrent: 4 } });
-  });
-  afterAll(async () => h?.stop());
+  const ctx = harnessWith('wait-all');
 
   test('one step fails: the others finish, then the card fails', async () => {
+    const { h } = ctx;
     const c = await moveToWorking(h, 'ouija-demo: per-step exit@lint=3 sleep@docs=3000');
     const failed = await h.waitFor(c.cardKey, (s) => s.phase === 'failed' && s.inFlight === null, 'failed', 120_000);
     expect(failed.lastError).toMatch(/^lint: /);
@@ -123,13 +129,10 @@ describe('wait-all', () => {
 });
 
 describe('best-effort', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ pipeline: pipeline('best-effort'), agent: { maxConcurrent: 4 } });
-  });
-  afterAll(async () => h?.stop());
+  const ctx = harnessWith('best-effort');
 
   test('one step fails: the others are merged and the card goes on to review without it', async () => {
+    const { h } = ctx;
     const c = await moveToWorking(h, 'ouija-demo: per-step exit@lint=3');
     const review = await h.waitFor(c.cardKey, (s) => s.phase === 'review', 'review', 120_000);
     const id = c.cardId.replace(/[^A-Za-z0-9_.-]/g, '-');

@@ -5,6 +5,7 @@
  * per agent process, one `end` line per process that got to its result).
  */
 import fs from 'node:fs';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { workflowIdForCard } from '../../../src/core/cards';
 import type { Harness } from '../../support/ouija-harness';
 
@@ -72,4 +73,19 @@ export function readMarker(file: string): MarkerLine[] {
       if ((what !== 'start' && what !== 'end') || !pid || !at) throw new Error(`bad marker line ${JSON.stringify(line)} in ${file}`);
       return { what, attempt: Number(attempt), pid: Number(pid), at: Number(at) };
     });
+}
+
+/** How many activities of each type a card's history scheduled, and how many of its moveCard effects went to review. */
+export async function scheduledActivities(h: Pick<Harness, 'ouija'>, cardKey: string): Promise<{ scheduled: Record<string, number>; movesToReview: number }> {
+  const history = await h.ouija.temporal.workflow.getHandle(workflowIdForCard(cardKey)).fetchHistory();
+  const scheduled: Record<string, number> = {};
+  let movesToReview = 0;
+  for (const e of history.events ?? []) {
+    const a = e.activityTaskScheduledEventAttributes;
+    if (!a) continue;
+    const type = a.activityType?.name ?? '?';
+    scheduled[type] = (scheduled[type] ?? 0) + 1;
+    if (type === 'moveCard' && defaultPayloadConverter.fromPayload<{ column?: string }>(a.input!.payloads![0]!).column === 'review') movesToReview++;
+  }
+  return { scheduled, movesToReview };
 }

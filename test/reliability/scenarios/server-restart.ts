@@ -11,7 +11,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { workflowIdForCard } from '../../../src/core/cards';
 import { git } from '../../../src/cli/local-repo';
 import { listAgentRuns } from '../../../src/db';
@@ -21,6 +20,7 @@ import { freePort, startDevServer, type DevServer } from '../../../src/temporal/
 import { startHarness, type Harness } from '../../support/ouija-harness';
 import type { Row } from '../report';
 import { RELIABILITY_SECRETS, size, type Scenario } from './scenario';
+import { scheduledActivities } from './agent-evidence';
 import { pool, sleep } from './send';
 
 const OVERRIDES = { agent: { maxConcurrent: 8, maxAttempts: 5 } };
@@ -110,16 +110,7 @@ export const serverRestart: Scenario = {
       const perCard = await pool(cards, 8, async (c, i) => {
         const handle = harness.ouija.temporal.workflow.getHandle(workflowIdForCard(c.cardKey));
         const state = await harness.state(c.cardKey).catch(() => null);
-        const history = await handle.fetchHistory();
-        const scheduled: Record<string, number> = {};
-        let movesToReview = 0;
-        for (const e of history.events ?? []) {
-          const a = e.activityTaskScheduledEventAttributes;
-          if (!a) continue;
-          const type = a.activityType?.name ?? '?';
-          scheduled[type] = (scheduled[type] ?? 0) + 1;
-          if (type === 'moveCard' && defaultPayloadConverter.fromPayload<{ column?: string }>(a.input!.payloads![0]!).column === 'review') movesToReview++;
-        }
+        const { scheduled, movesToReview } = await scheduledActivities(harness, c.cardKey);
         const runs = await listAgentRuns(harness.database.db, { cardKey: c.cardKey, limit: 50 });
         const pending = settled[i]!.phase === 'review' ? [] : ((await handle.describe()).raw.pendingActivities ?? []).map((p) => `${p.activityType?.name} attempt ${p.attempt}`);
         return {

@@ -19,7 +19,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { workflowIdForCard } from '../../../src/core/cards';
 import { git } from '../../../src/cli/local-repo';
@@ -28,6 +27,7 @@ import type { Row } from '../report';
 import type { KillPlan, KillPoint, KillRecord, KillTarget } from '../support/killable-worker';
 import { demoAgents, procsUnder, sampleAgents } from '../support/procs';
 import { size, type Scenario } from './scenario';
+import { scheduledActivities } from './agent-evidence';
 import { pool, sleep } from './send';
 
 const POINTS: KillPoint[] = ['agent', 'push', 'review'];
@@ -207,19 +207,7 @@ export const workerKill: Scenario = {
       const perCard = await pool(cards, 4, async (c, i) => {
         const { state, card } = finals[i]!;
         const handle = h.ouija.temporal.workflow.getHandle(workflowIdForCard(c.cardKey));
-        const history = await handle.fetchHistory();
-        const scheduled: Record<string, number> = {};
-        let movesToReview = 0;
-        for (const e of history.events ?? []) {
-          const a = e.activityTaskScheduledEventAttributes;
-          if (!a) continue;
-          const type = a.activityType?.name ?? '?';
-          scheduled[type] = (scheduled[type] ?? 0) + 1;
-          if (type === 'moveCard') {
-            const input = defaultPayloadConverter.fromPayload<{ column?: string }>(a.input!.payloads![0]!);
-            if (input.column === 'review') movesToReview++;
-          }
-        }
+        const { scheduled, movesToReview } = await scheduledActivities(h, c.cardKey);
         const runs = await listAgentRuns(h.database.db, { cardKey: c.cardKey, limit: 50 });
         const branch = state?.workspace?.branch;
         const pending = state?.phase === 'review' ? [] : ((await handle.describe()).raw.pendingActivities ?? []).map((p) => `${p.activityType?.name} attempt ${p.attempt} ${p.state}`);
