@@ -6,6 +6,7 @@ import type { CardInfo } from '../src/core/types';
 import { NonRetryableGitError, type SecretGitConfig, type Workspaces } from '../src/plugins/git';
 import type { Forge } from '../src/plugins/git/forges/types';
 import { log as defaultLog, type Logger } from '../src/log';
+import { untilDatabaseAnswers } from './database-wait';
 import { heartbeatDuring } from './heartbeat';
 import { activityLogger } from './logger';
 import type { WorkspaceActivities } from './types';
@@ -28,7 +29,10 @@ export interface WorkspaceActivityDeps {
  */
 async function failFastOn<T>(base: Logger, fn: () => Promise<T>): Promise<T> {
   try {
-    return await heartbeatDuring(Context.current(), () => undefined, fn());
+    // The built-in forge keeps its review requests in Postgres: an outage is waited out, not charged to the
+    // step's attempts (every workspace activity is idempotent, so running it again from the top is safe).
+    const waitForDatabase = { log: activityLogger(base), heartbeat: () => undefined };
+    return await heartbeatDuring(Context.current(), () => undefined, untilDatabaseAnswers(Context.current().info.activityType, fn, waitForDatabase));
   } catch (err) {
     if (err instanceof NonRetryableGitError || err instanceof RepoNotAllowedError) {
       activityLogger(base).warn({ err }, 'failing the effect without retries');
