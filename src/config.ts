@@ -117,8 +117,11 @@ const fileSchema = z.object({
   /** Per board: `{"<board id>": {"agent": "codex", "stepAgents": {...}}}`. */
   boards: z.record(z.string(), z.object({ agent: z.string().optional(), stepAgents: z.record(z.string(), z.string()).default({}) })).default({}),
   github: githubSchema.optional(),
-  /** Git steps (checkout, push, merge, cleanup): a worker that dies mid-step is noticed after this much silence. */
-  git: z.object({ heartbeatTimeoutMs: z.number().int().positive().default(30_000) }).default({ heartbeatTimeoutMs: 30_000 }),
+  /**
+   * The git, board and notify activities (agents have `agent.heartbeatTimeoutMs`): a worker that dies mid-step is
+   * noticed, and the step retried elsewhere, after this much silence.
+   */
+  activities: z.object({ heartbeatTimeoutMs: z.number().int().positive().default(30_000) }).default({ heartbeatTimeoutMs: 30_000 }),
   webhooks: z.object({ maxBodyBytes: z.number().int().positive().default(25 * 1024 * 1024) }).default({ maxBodyBytes: 25 * 1024 * 1024 }),
   /** How often to compare the built-in board with the workflows (a card moved without its event); 0 = never. */
   reconcileIntervalMs: z.number().int().min(0).default(60_000),

@@ -76,7 +76,7 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
         agentTimeoutMs: config.agent.timeoutMs,
         agentHeartbeatTimeoutMs: config.agent.heartbeatTimeoutMs,
         agentMaxAttempts: config.agent.maxAttempts,
-        gitHeartbeatTimeoutMs: config.git.heartbeatTimeoutMs,
+        activityHeartbeatTimeoutMs: config.activities.heartbeatTimeoutMs,
         continueAsNewAfterEvents: config.continueAsNewAfterEvents,
       },
     };

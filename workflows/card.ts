@@ -66,7 +66,7 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardState>
     backgroundPending++;
     const previous = chains.get(queue) ?? Promise.resolve();
     const next = previous
-      .then(() => scheduleActivity<void>(effect.type, [effect], backgroundOptions(effect, queue)))
+      .then(() => scheduleActivity<void>(effect.type, [effect], backgroundOptions(effect, queue, settings)))
       .catch((err: unknown) => log.warn('background effect failed', { effect: effect.type, error: describe(err) }))
       .finally(() => {
         backgroundPending--;
@@ -157,17 +157,19 @@ function lifecycleOptions(effect: LifecycleEffect, state: CardState, settings: C
     activityId: effect.effectId,
     taskQueue: TASK_QUEUES.git,
     startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: settings.gitHeartbeatTimeoutMs,
+    heartbeatTimeout: settings.activityHeartbeatTimeoutMs,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { ...retry, maximumAttempts: settings.gitMaxAttempts },
     summary: `${effect.type} · run ${state.run} · card ${card}`,
   };
 }
 
-function backgroundOptions(effect: BackgroundEffect, taskQueue: string): ActivityOptions {
+function backgroundOptions(effect: BackgroundEffect, taskQueue: string, settings: CardSettings): ActivityOptions {
   return {
     taskQueue,
     startToCloseTimeout: '1 minute',
+    // Board and notify activities heartbeat while they wait: a dead worker's move is retried in seconds.
+    heartbeatTimeout: settings.activityHeartbeatTimeoutMs,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
     summary: `${effect.type} · card ${effect.card.key}`,
   };

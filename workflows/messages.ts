@@ -24,8 +24,8 @@ export interface CardSettings {
   agentHeartbeatTimeoutMs: number;
   agentMaxAttempts: number;
   gitMaxAttempts: number;
-  /** Heartbeat timeout of git steps: how soon a dead worker's push or checkout is retried elsewhere. */
-  gitHeartbeatTimeoutMs: number;
+  /** Heartbeat timeout of git, board and notify activities: how soon a dead worker's push or move is retried elsewhere. */
+  activityHeartbeatTimeoutMs: number;
   /** Continue-as-new once the history has this many events (and nothing is in flight). */
   continueAsNewAfterEvents: number;
 }
@@ -35,7 +35,7 @@ export const DEFAULT_CARD_SETTINGS: CardSettings = {
   agentHeartbeatTimeoutMs: 30_000,
   agentMaxAttempts: 3,
   gitMaxAttempts: 5,
-  gitHeartbeatTimeoutMs: 30_000,
+  activityHeartbeatTimeoutMs: 30_000,
   continueAsNewAfterEvents: 2_000,
 };
 

@@ -47,11 +47,12 @@ interface Child {
 }
 
 async function startChild(env: NodeJS.ProcessEnv): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, WORKER_SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logFile = process.env.OUIJA_KILL_WORKER_LOG;
+  const childEnv = logFile ? { ...env, OUIJA_LOG_LEVEL: 'warn' } : env;
+  const proc = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, WORKER_SCRIPT], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  // OUIJA_KILL_WORKER_LOG=<file>: keep every worker's log lines there, for debugging a failing run.
-  const logFile = process.env.OUIJA_KILL_WORKER_LOG;
+  // OUIJA_KILL_WORKER_LOG=<file>: keep every worker's log lines (warnings and up) there, for debugging a failing run.
   if (logFile) {
     proc.stdout!.on('data', (chunk: Buffer) => fs.appendFileSync(logFile, chunk));
     proc.stderr!.on('data', (chunk: Buffer) => fs.appendFileSync(logFile, chunk));
@@ -99,7 +100,7 @@ export const workerKill: Scenario = {
   name: 'worker-kill',
   // Kills also hit agents of other cards in flight: enough attempts that collateral kills cannot use them up,
   // and a short heartbeat timeout so that a killed attempt is retried within seconds.
-  overrides: () => ({ agent: { maxConcurrent: 4, maxAttempts: 10, heartbeatTimeoutMs: 5_000 }, git: { heartbeatTimeoutMs: 5_000 } }),
+  overrides: () => ({ agent: { maxConcurrent: 4, maxAttempts: 10, heartbeatTimeoutMs: 5_000 }, activities: { heartbeatTimeoutMs: 5_000 } }),
   async run({ harness: h, params }) {
     const kills = size(params, 'kills', 20);
     const cardCount = Math.max(1, size(params, 'kill-cards', 10));
