@@ -11,6 +11,7 @@ import { startOuijaBench } from './impl/ouija';
 import type { BenchImpl } from './impl/types';
 import { replay } from './replay';
 import { dispatch, ingest, meanOf, parallelGroup, scale, stepOverhead } from './scenarios';
+import { describe, ouijaBreakdown, resetOuijaMetrics } from './ouija-metrics';
 import { startServices } from './services';
 import { ratio, summarize, table, type Summary } from './stats';
 import { Timeline } from './timeline';
@@ -88,22 +89,18 @@ export async function main(argv: string[]): Promise<void> {
     const bull = await startBullmq({ redisPort: services.redisPort, ...common });
     stack.push(bull);
 
-    if ([1, 3, 4, 5].some((n) => scenarios.has(n))) {
+    if ([1, 4, 5].some((n) => scenarios.has(n))) {
       const ouija = await startOuijaBench({ address: services.temporalAddress, pipeline: ['implement'], workflowBundlePath: bundlePath, ...common });
       stack.push(ouija);
       const all = [ouija, bare, bull];
       if (scenarios.has(1)) {
         say(`1 dispatch latency, ${options.dispatchSamples} cards per implementation`);
+        resetOuijaMetrics();
         const r = await dispatch(all, timeline, options.dispatchSamples);
-        results.dispatch = { ...r, summary: latencyRows('1 dispatch', 'ms', Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.latencyMs]))), breakdownMean: meanOf(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.breakdown]))) };
-      }
-      if (scenarios.has(3)) {
-        const sleeps = options.parallelSleepsMs.split(',').map(Number);
-        say(`3 parallel group of ${sleeps.length} agents (${sleeps.join('/')} ms), ${options.parallelRounds} rounds`);
-        const r = await parallelGroup(all, timeline, options.parallelRounds, sleeps);
-        results.parallelGroup = r;
-        latencyRows('3 parallel overhead', 'ms', Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.overheadMs])));
-        latencyRows('3 parallel end-to-end', 'ms', Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.endToEndMs])));
+        const ouijaTime = await ouijaBreakdown();
+        say(`1 ouija git per card: ${describe(ouijaTime.git, options.dispatchSamples)}`);
+        say(`1 ouija agent activity phases per card: ${describe(ouijaTime.agentPhases, options.dispatchSamples)}`);
+        results.dispatch = { ...r, ouijaTime, summary: latencyRows('1 dispatch', 'ms', Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.latencyMs]))), breakdownMean: meanOf(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.breakdown]))) };
       }
       if (scenarios.has(4)) {
         say(`4 ingest: ${options.ingestCards} cards × ${options.ingestCopies} copies, ${options.ingestConcurrency} in flight`);
@@ -119,11 +116,34 @@ export async function main(argv: string[]): Promise<void> {
         say(`5 scale: ${options.scaleCards} cards in flight`);
         const r: Record<string, Awaited<ReturnType<typeof scale>>> = {};
         const pids = { temporal: services.temporalPid, redis: services.redisPid };
+        resetOuijaMetrics();
         for (const impl of all) r[impl.name] = await scale(impl, options.scaleCards, options.scaleConcurrency, pids);
-        results.scale = r;
+        const ouijaTime = await ouijaBreakdown();
+        say(`5 ouija git per card: ${describe(ouijaTime.git, options.scaleCards)}`);
+        results.scale = { ...r, ouijaTime };
         rows.push({ scenario: `5 scale N=${options.scaleCards}`, metric: 'completion ms', values: pick(r, (v) => v.completionMs) });
         rows.push({ scenario: `5 scale N=${options.scaleCards}`, metric: 'bench process peak RSS MiB', values: pick(r, (v) => v.benchProcessPeakRssMiB) });
+        rows.push({ scenario: `5 scale N=${options.scaleCards}`, metric: 'CPU s (bench process)', values: pick(r, (v) => v.cpuSeconds.benchProcess) });
+        rows.push({ scenario: `5 scale N=${options.scaleCards}`, metric: 'CPU s (Temporal+PG+Redis)', values: pick(r, (v) => Math.round(((v.cpuSeconds.temporalServer ?? 0) + (v.cpuSeconds.postgres ?? 0) + (v.cpuSeconds.redis ?? 0)) * 10) / 10) });
       }
+      await ouija.stop();
+      stack.splice(stack.indexOf(ouija), 1);
+    }
+    if (scenarios.has(3)) {
+      // One card whose pipeline is a single 3-way parallel group (Ouija's `{ parallel: [...] }` entry).
+      const sleeps = options.parallelSleepsMs.split(',').map(Number);
+      const group = sleeps.map((_, i) => `agent-${i + 1}`);
+      const ouija = await startOuijaBench({ address: services.temporalAddress, pipeline: [{ parallel: group, onFailure: 'fail-fast' }], workflowBundlePath: bundlePath, ...common });
+      stack.push(ouija);
+      say(`3 parallel group of ${sleeps.length} agents (${sleeps.join('/')} ms), ${options.parallelRounds} rounds`);
+      resetOuijaMetrics();
+      const r = await parallelGroup([ouija, bare, bull], timeline, options.parallelRounds, sleeps);
+      const ouijaTime = await ouijaBreakdown();
+      say(`3 ouija git per card: ${describe(ouijaTime.git, options.parallelRounds)}`);
+      say(`3 ouija agent activity phases per card: ${describe(ouijaTime.agentPhases, options.parallelRounds)}`);
+      results.parallelGroup = { ...r, ouijaTime };
+      latencyRows('3 parallel overhead', 'ms', Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.overheadMs])));
+      latencyRows('3 parallel end-to-end', 'ms', Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.endToEndMs])));
       await ouija.stop();
       stack.splice(stack.indexOf(ouija), 1);
     }
@@ -131,8 +151,12 @@ export async function main(argv: string[]): Promise<void> {
       const ouija = await startOuijaBench({ address: services.temporalAddress, pipeline: ['plan', 'implement', 'test'], workflowBundlePath: bundlePath, ...common });
       stack.push(ouija);
       say(`2 step overhead: ${options.stepCards} cards × 3 steps of ${options.stepSleepMs} ms`);
+      resetOuijaMetrics();
       const r = await stepOverhead([ouija, bare, bull], timeline, options.stepCards, options.stepSleepMs);
-      results.stepOverhead = { ...r, summary: latencyRows('2 step overhead', 'ms', r.samples) };
+      const ouijaTime = await ouijaBreakdown();
+      say(`2 ouija git per card (3 steps): ${describe(ouijaTime.git, options.stepCards)}`);
+      say(`2 ouija agent activity phases per card (3 steps): ${describe(ouijaTime.agentPhases, options.stepCards)}`);
+      results.stepOverhead = { ...r, ouijaTime, summary: latencyRows('2 step overhead', 'ms', r.samples) };
       await ouija.stop();
       stack.splice(stack.indexOf(ouija), 1);
     }

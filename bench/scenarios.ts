@@ -3,7 +3,7 @@
  * (so background noise on this shared machine falls on all of them alike), and returns raw samples in ms.
  */
 import type { BenchImpl, CardSpec, Delivery } from './impl/types';
-import { rssMiB } from './services';
+import { cpuSeconds, postgresPids, rssMiB } from './services';
 import type { Timeline } from './timeline';
 
 const single = (sleepMs: number): CardSpec => ({ steps: ['implement'], sleepsMs: [sleepMs], parallel: false });
@@ -80,25 +80,32 @@ export function meanOf(r: Record<string, Array<Record<string, number>>>): Record
 }
 
 /**
- * 3. A 3-way parallel group of agents sleeping `sleepsMs`: end-to-end (first webhook sent → publish done)
- * minus the slowest agent. Ouija has no parallel groups yet: it runs 3 cards (3 workflows) at once instead.
+ * 3. One card whose pipeline is a 3-way parallel group of agents sleeping `sleepsMs`: end-to-end (webhook
+ * accepted → publish done) minus the slowest agent. Every implementation runs the group inside one card.
  */
 export async function parallelGroup(impls: BenchImpl[], timeline: Timeline, rounds: number, sleepsMs: number[]) {
-  const out: Record<string, { overheadMs: number[]; endToEndMs: number[]; slowestAgentMs: number[] }> = {};
+  const out: Record<string, { overheadMs: number[]; endToEndMs: number[]; slowestAgentMs: number[]; activities: string[][] }> = {};
   for (let r = 0; r < rounds; r++) {
     for (const impl of impls) {
-      const cards = impl.name === 'ouija'
-        ? await impl.newCards(sleepsMs.map(single))
-        : await impl.newCards([{ steps: sleepsMs.map((_, i) => `agent-${i + 1}`), sleepsMs, parallel: true }]);
+      const cards = await impl.newCards([{ steps: sleepsMs.map((_, i) => `agent-${i + 1}`), sleepsMs, parallel: true }]);
       const sent = await Promise.all(cards.map((c) => impl.deliver(c, deliveryId())));
       const done = await impl.published(cards);
       const spans = timeline.spans(impl.name).filter((s) => cards.includes(s.card));
-      const endToEnd = Math.max(...done.values()) - Math.min(...sent.map((d) => d.sentAt));
+      const endToEnd = Math.max(...done.values()) - Math.min(...sent.map((d) => d.acceptedAt));
       const slowest = Math.max(...spans.map((s) => s.end! - s.start));
-      const entry = (out[impl.name] ??= { overheadMs: [], endToEndMs: [], slowestAgentMs: [] });
+      const entry = (out[impl.name] ??= { overheadMs: [], endToEndMs: [], slowestAgentMs: [], activities: [] });
       entry.overheadMs.push(endToEnd - slowest);
       entry.endToEndMs.push(endToEnd);
       entry.slowestAgentMs.push(slowest);
+      // Where the time went (Temporal implementations): each activity's scheduled/started/closed, ms after the webhook was accepted.
+      if (impl.activities) {
+        const t0 = Math.min(...sent.map((d) => d.acceptedAt));
+        const rel = (t: number | null) => (t === null ? '-' : String(Math.round(t - t0)));
+        entry.activities.push([
+          ...(await impl.activities(cards[0]!)).map((a) => `${a.type} ${rel(a.scheduled)}/${rel(a.started)}/${rel(a.closed)}`),
+          ...spans.map((s) => `process ${s.step} ${rel(s.start)}-${rel(s.end)}`),
+        ]);
+      }
     }
   }
   return out;
@@ -148,16 +155,35 @@ export async function ingest(impl: BenchImpl, timeline: Timeline, cards: number,
 /** 5. N cards in flight at once with instant agents: completion time and memory. */
 export async function scale(impl: BenchImpl, n: number, concurrency: number, pids: { temporal: number | null; redis: number }) {
   const keys = await impl.newCards(Array.from({ length: n }, () => single(0)));
-  let peakRss = process.memoryUsage().rss;
+  const rssAtStart = process.memoryUsage().rss;
+  let peakRss = rssAtStart;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+  // CPU while this implementation runs alone: the bench process (its workers, webhook server and probes),
+  // the Temporal server, Redis and Postgres (postmaster, live backends and the ones that exited).
+  const pgPort = Number(new URL(process.env.OUIJA_TEST_DATABASE_URL ?? 'postgres://x:1/').port);
+  const postgresCpu = () => postgresPids(pgPort).reduce((sum, pid, i) => sum + (cpuSeconds(pid, i === 0) ?? 0), 0);
+  const cpu = () => ({ bench: process.cpuUsage(), temporal: cpuSeconds(pids.temporal), redis: cpuSeconds(pids.redis), postgres: postgresCpu() });
+  const cpuBefore = cpu();
   const started = Date.now();
   try {
     await fire(impl, keys.map((k) => [k, deliveryId()]), concurrency);
     const done = await impl.published(keys, 30 * 60_000);
+    const completionMs = Math.max(...done.values()) - started;
+    const cpuAfter = cpu();
+    const delta = (a: number | null, b: number | null) => (a === null || b === null ? null : Math.round((b - a) * 10) / 10);
+    const benchCpu = process.cpuUsage(cpuBefore.bench);
     return {
       cards: n,
-      completionMs: Math.max(...done.values()) - started,
+      completionMs,
+      cardsPerSecond: Math.round((n / completionMs) * 1000 * 10) / 10,
       benchProcessPeakRssMiB: Math.round(peakRss / 2 ** 20),
+      benchProcessRssGrowthMiB: Math.round((peakRss - rssAtStart) / 2 ** 20),
+      cpuSeconds: {
+        benchProcess: Math.round(((benchCpu.user + benchCpu.system) / 1e6) * 10) / 10,
+        temporalServer: delta(cpuBefore.temporal, cpuAfter.temporal),
+        redis: delta(cpuBefore.redis, cpuAfter.redis),
+        postgres: delta(cpuBefore.postgres, cpuAfter.postgres),
+      },
       temporalServerRssMiB: rssMiB(pids.temporal),
       redisRssMiB: rssMiB(pids.redis),
     };

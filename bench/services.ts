@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { log } from '../src/log';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { freePort, startDevServer } from '../src/temporal/dev-server';
@@ -83,4 +84,38 @@ export function rssMiB(pid: number | null): number | null {
   } catch {
     return null;
   }
+}
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc), or null. */
+export function cpuSeconds(pid: number | null, withReapedChildren = false): number | null {
+  if (pid === null) return null;
+  try {
+    // Fields after the `(comm)`: state is the 3rd field overall, utime the 14th and stime the 15th.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // cutime/cstime (16th, 17th): children that exited (Postgres backends) add their CPU to their parent's.
+    const children = withReapedChildren ? Number(fields[13]) + Number(fields[14]) : 0;
+    return (Number(fields[11]) + Number(fields[12]) + children) / 100; // clock ticks; USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+/** The Postgres postmaster listening on `port` (the bench's throwaway server) and its backends, by /proc. */
+export function postgresPids(port: number): number[] {
+  const all = fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
+  const read = (pid: number, file: string) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const postmaster = all.find((pid) => {
+    const argv = read(pid, 'cmdline').split('\0');
+    return path.basename(argv[0] ?? '') === 'postgres' && argv.includes('-p') && argv[argv.indexOf('-p') + 1] === String(port);
+  });
+  if (postmaster === undefined) return [];
+  const parentOf = (pid: number) => Number(/PPid:\s+(\d+)/.exec(read(pid, 'status'))?.[1]);
+  return [postmaster, ...all.filter((pid) => parentOf(pid) === postmaster)];
 }

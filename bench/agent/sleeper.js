@@ -5,7 +5,7 @@
  * Every implementation starts this same program as a child process, so "agent started" and "agent ended"
  * mean the same thing for all three, Node's own start-up included.
  *
- *   under Ouija:  OUIJA_TASK_FILE (the card; its body says `bench: sleep=<ms>`), BENCH_TIMELINE, BENCH_IMPL
+ *   under Ouija:  OUIJA_TASK_FILE (the card; its body says `bench: sleep@<step>=<ms> ...`), BENCH_TIMELINE, BENCH_IMPL
  *   otherwise:    sleeper.js <card key> <step> <sleep ms>, BENCH_TIMELINE, BENCH_IMPL
  * Timeline lines: {"impl","card","step","ev":"start"|"end","t":<epoch ms, fractional>}.
  */
@@ -26,8 +26,9 @@ function task() {
     return { card, step, sleepMs: Number(sleep) || 0, commit: false };
   }
   const t = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const match = /bench:\s*sleep=(\d+)/.exec(String(t.body));
-  return { card: t.cardKey, step: t.step, sleepMs: match ? Number(match[1]) : 0, commit: true };
+  // `bench: sleep@<step>=<ms> ...`: each step's own sleep (the steps of a parallel group sleep differently).
+  const sleeps = new Map([...String(t.body).matchAll(/sleep@([A-Za-z0-9_.-]+)=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+  return { card: t.cardKey, step: t.step, sleepMs: sleeps.get(t.step) ?? 0, commit: true };
 }
 
 function record(card, step, ev, t) {

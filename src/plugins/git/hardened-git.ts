@@ -112,7 +112,22 @@ export function hardenedGit({ baseDir, ceilingDir, secretConfig = {} }: Hardened
     // By default simple-git resolves when git exits non-zero without stderr (`diff --quiet`, `--is-ancestor`).
     errors: (error, result) =>
       result.exitCode === 0 ? error : new GitCommandError(result.exitCode, Buffer.concat(result.stdErr).toString('utf8')),
-  }).env(env);
+  })
+    .env(env)
+    // simple-git (4.x, its completion-detection plugin) waits a fixed 50 ms after every git process that printed
+    // nothing, in case output comes late: each quiet command (`add`, `update-ref`, `status` of a clean tree,
+    // `worktree add --quiet`, `push --quiet`, `merge-base --is-ancestor`, ...) cost 50 ms more than git itself.
+    // Once both stdout and stderr have ended no output can come late: an empty chunk then tells it not to wait.
+    // Only then: when it settles on git's `exit` before the pipes have ended (a busy event loop), its wait is
+    // what lets the output still arrive, so a quiet-looking `rev-parse` never reads as empty.
+    .outputHandler((_command, stdout, stderr) => {
+      let open = 2;
+      const ended = () => {
+        if (--open === 0) stdout.emit('data', Buffer.alloc(0));
+      };
+      stdout.once('end', ended);
+      stderr.once('end', ended);
+    });
   // Every call Ouija makes goes through `raw(argv)`: time each one (see gitCommandDuration).
   const raw = git.raw.bind(git) as (args: string[]) => Promise<string>;
   const timedRaw = async (args: string[]): Promise<string> => {

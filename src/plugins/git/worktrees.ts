@@ -219,9 +219,10 @@ class GitWorkspaces implements Workspaces {
       }
     }
     await this.mirrors.withLock(mirrorPath, async () => {
-      const mirrorGit = this.mirrors.gitIn(mirrorPath);
-      const paths = new Set([...merge, ...discard].map((step) => this.memberOf(cardKey, branch, step).path));
-      await removeWorktrees(mirrorGit, (await listWorktrees(mirrorGit)).filter((entry) => paths.has(entry.path)));
+      // The members' paths and branches are known by construction: no need to ask git for its list. A member
+      // removed by an earlier attempt leaves nothing to delete (rm -f, and only branches that exist go).
+      const members = [...merge, ...discard].map((step) => this.memberOf(cardKey, branch, step));
+      await removeWorktrees(this.mirrors.gitIn(mirrorPath), members);
     });
     return { headSha: await headOf(git), merged };
   }
@@ -415,7 +416,7 @@ async function mergeBase(git: SimpleGit, a: string, b: string): Promise<string |
 /** Removes worktrees and their branches; the caller holds the mirror's lock. */
 async function removeWorktrees(git: SimpleGit, entries: { path: string; branch: string | null }[]): Promise<void> {
   if (entries.length === 0) return;
-  for (const entry of entries) await fs.rm(entry.path, { recursive: true, force: true });
+  await Promise.all(entries.map((entry) => fs.rm(entry.path, { recursive: true, force: true })));
   await git.raw(['worktree', 'prune']);
   const branches = entries.flatMap((entry) => (entry.branch && isSafeBranchName(entry.branch) ? [entry.branch] : []));
   const tips = await commitsAt(git, branches.map((branch) => `refs/heads/${branch}`));

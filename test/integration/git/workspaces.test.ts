@@ -293,3 +293,67 @@ describe('cleanup', () => {
     expect(existsSync(mirrorPath())).toBe(true);
   });
 });
+
+describe('fewer git processes on the hot path (issue 6)', () => {
+  it('commitAndInspect equals commitAll then inspect, and head is HEAD', async () => {
+    const { key, branch } = card('c1');
+    const ws = await workspaces.prepare({ cardKey: key, repo: remote, branch });
+    expect(await workspaces.head({ path: ws.path })).toBe(mainSha);
+    // Nothing done yet: HEAD is the base, nothing to commit.
+    expect(await workspaces.commitAndInspect({ path: ws.path, message: 'none', baseSha: ws.baseSha })).toEqual({
+      committed: false,
+      headSha: mainSha,
+      commits: 0,
+      filesChanged: [],
+    });
+
+    // The agent commits one file itself and leaves another uncommitted.
+    writeFileSync(path.join(ws.path, 'agent.txt'), 'by the agent\n');
+    git(ws.path, 'add', 'agent.txt');
+    git(ws.path, 'commit', '--quiet', '-m', 'agent commit');
+    writeFileSync(path.join(ws.path, 'left.txt'), 'left over\n');
+
+    const after = await workspaces.commitAndInspect({ path: ws.path, message: 'step: left over', baseSha: ws.baseSha });
+    const head = git(ws.path, 'rev-parse', 'HEAD');
+    expect(after).toEqual({ committed: true, headSha: head, commits: 2, filesChanged: ['agent.txt', 'left.txt'] });
+    expect(git(ws.path, 'log', '-1', '--format=%an|%s')).toBe('Ouija|step: left over');
+    expect(await workspaces.head({ path: ws.path })).toBe(head);
+    expect(await workspaces.inspect({ path: ws.path, baseSha: ws.baseSha })).toEqual({ headSha: head, commits: 2, filesChanged: ['agent.txt', 'left.txt'] });
+  });
+
+  it('commitAndInspect and head refuse a worktree whose config would run programs', async () => {
+    const { key, branch } = card('c1');
+    const ws = await workspaces.prepare({ cardKey: key, repo: remote, branch });
+    const marker = path.join(dir, 'filter-ran');
+    git(ws.path, 'config', 'filter.evil.clean', `sh -c 'touch ${marker}; cat'`);
+    writeFileSync(path.join(ws.path, '.gitattributes'), '* filter=evil\n');
+
+    await expect(workspaces.commitAndInspect({ path: ws.path, message: 'y', baseSha: ws.baseSha })).rejects.toBeInstanceOf(UnsafeRepositoryConfigError);
+    await expect(workspaces.head({ path: ws.path })).rejects.toBeInstanceOf(UnsafeRepositoryConfigError);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('recreates a worktree deleted behind git’s back (its stale registration is pruned on demand)', async () => {
+    const { key, branch } = card('c1');
+    const first = await workspaces.prepare({ cardKey: key, repo: remote, branch });
+    rmSync(first.path, { recursive: true, force: true });
+    // Control: git still holds the path and the branch for the deleted worktree, so a bare `worktree add` fails.
+    expect(git(mirrorPath(), 'worktree', 'list', '--porcelain')).toContain(`branch refs/heads/${branch}`);
+
+    const second = await workspaces.prepare({ cardKey: key, repo: remote, branch });
+
+    expect(second).toEqual(first);
+    expect(git(second.path, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${branch}`);
+    expect(git(mirrorPath(), 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length).toBe(2);
+  });
+
+  it('looks up the card and base branches by their exact names', async () => {
+    const { key, branch } = card('c1');
+    const release = pushFromElsewhere('release/2.0', 'r.txt');
+
+    await expect(workspaces.prepare({ cardKey: key, repo: remote, branch, baseBranch: 'release' })).rejects.toThrow(/base branch release not found/);
+    const ws = await workspaces.prepare({ cardKey: key, repo: remote, branch, baseBranch: 'release/2.0' });
+    expect(ws).toMatchObject({ baseSha: release, remoteSha: null });
+    expect(git(ws.path, 'rev-parse', 'HEAD')).toBe(release);
+  });
+});

@@ -67,6 +67,8 @@ test('a card run to review shows in deliveries, agent durations, cards by phase 
   expect(value(samples, 'ouija_agent_run_duration_seconds_count', { agent: 'demo', step: 'implement', outcome: 'succeeded' })).toBeGreaterThanOrEqual(1);
   expect(value(samples, 'ouija_coordination_overhead_seconds_count', { ended: 'review' })).toBeGreaterThanOrEqual(1);
   expect(value(samples, 'ouija_agent_run_duration_seconds_sum', { agent: 'demo', step: 'implement', outcome: 'succeeded' })).toBeGreaterThan(0);
+  expect(value(samples, 'ouija_git_command_duration_seconds_count', { command: 'worktree add', ok: 'true' })).toBeGreaterThanOrEqual(1);
+  expect(value(samples, 'ouija_agent_activity_phase_seconds_count', { phase: 'commit_and_inspect' })).toBeGreaterThanOrEqual(1);
 
   // The SDK's own metrics, appended from its loopback exporter.
   expect(samples.some((s) => s.name.startsWith('temporal_'))).toBe(true);
