@@ -12,8 +12,9 @@
  * start and no end before the kill; push: the review request was created after the kill; review: it existed
  * before); no demo agent process left under the scenario's directory, and never two at once for one card.
  *
- * Sizes: `kills` (20), `kill-cards` (10), `kill-agent-ms` (how long each demo agent works, 8000),
- * `kill-deadline-s` (how long the kills and the settling may take, from the first move, 200).
+ * Sizes: `kills` (20), `kill-cards` (10), `kill-agent-ms` (how long each demo agent works, 4000),
+ * `kill-gap-ms` (each new worker is not killed before this much time, so collateral work can finish, 8000),
+ * `kill-deadline-s` (how long the kills and the settling may take, from the first move, 360).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -103,9 +104,14 @@ export const workerKill: Scenario = {
   overrides: () => ({ agent: { maxConcurrent: 4, maxAttempts: 10, heartbeatTimeoutMs: 5_000 }, activities: { heartbeatTimeoutMs: 5_000 } }),
   async run({ harness: h, params }) {
     const kills = size(params, 'kills', 20);
-    const cardCount = Math.max(1, size(params, 'kill-cards', 10));
-    const agentMs = size(params, 'kill-agent-ms', 8_000);
-    const deadlineS = size(params, 'kill-deadline-s', 200);
+    const cardCount = Math.max(1, size(params, 'kill-cards', kills));
+    // Cards are moved into work a few at a time (a new one as each kill lands), so there is always work at the
+    // next kill point; all at once, the cards outrun the kills or every kill takes the others' agents down with it.
+    const parallel = Math.max(1, size(params, 'kill-parallel', 3));
+    const agentMs = size(params, 'kill-agent-ms', 4_000);
+    const deadlineS = size(params, 'kill-deadline-s', 300);
+    const gapMs = size(params, 'kill-gap-ms', 0);
+    const settleS0 = size(params, 'kill-settle-s', 120);
     const address = process.env.TEMPORAL_ADDRESS!;
 
     // The workers run only in the child: stop this process's own.
@@ -131,7 +137,7 @@ export const workerKill: Scenario = {
     });
 
     const env = (n: number): NodeJS.ProcessEnv => {
-      const plan: KillPlan = { targets: remaining, killLog: path.join(h.workDir, `kill-${n}.json`), remote: h.remote, agentDelayMs: 1_000 };
+      const plan: KillPlan = { targets: remaining, killLog: path.join(h.workDir, `kill-${n}.json`), remote: h.remote, agentDelayMs: 1_000, armAt: Date.now() + gapMs };
       return {
         ...process.env,
         TEMPORAL_ADDRESS: address,
@@ -148,10 +154,18 @@ export const workerKill: Scenario = {
 
     const started = Date.now();
     const deadline = started + deadlineS * 1000;
-    for (const c of cards) {
+    let movedCount = 0;
+    /** Moves the next card into work; `extra` counts cards moved because earlier ones settled unhit. */
+    let extra = 0;
+    const moveNext = async () => {
+      const c = cards[movedCount++]!;
       const moved = await h.api('POST', `/api/cards/${c.cardId}/move`, { column: 'in-progress', expectedVersion: c.version });
       if (moved.status !== 200) throw new Error(`move: ${JSON.stringify(moved.body)}`);
-    }
+    };
+    const moveMore = async () => {
+      while (movedCount < cards.length && movedCount < records.length + parallel + extra) await moveNext();
+    };
+    await moveMore();
 
     const atRest = async (c: KCard) => {
       const state = await h.state(c.cardKey).catch(() => null);
@@ -161,13 +175,17 @@ export const workerKill: Scenario = {
     let lastCheck = 0;
     try {
       while (records.length < kills && Date.now() < deadline) {
+        await moveMore();
         const exit = await Promise.race([child.exited, sleep(500).then(() => null)]);
         if (exit) {
           const logFile = path.join(h.workDir, `kill-${restarts}.json`);
           if (!fs.existsSync(logFile)) throw new Error(`the worker died unplanned (${exit.code ?? exit.signal}): ${child.tail()}`);
           const record = JSON.parse(fs.readFileSync(logFile, 'utf8')) as KillRecord;
           records.push(record);
-          remaining = remaining.filter((t) => !(t.card === record.target.card && t.point === record.target.point));
+          // The planned target of that card and point, or else the first of that point (hit on another card).
+          const hit = remaining.findIndex((t) => t.card === record.target.card && t.point === record.target.point);
+          const index = hit >= 0 ? hit : remaining.findIndex((t) => t.point === record.target.point);
+          remaining = remaining.filter((_, i) => i !== index);
           if (records.length >= kills) break;
           restarts++;
           const t0 = Date.now();
@@ -175,24 +193,34 @@ export const workerKill: Scenario = {
           restartMs.push(Date.now() - t0);
           continue;
         }
-        // Targets that can no longer be hit (their card settled first) end the kill phase early.
+        // Every card in work settled without the kill landing (it got past its point first): bring in the next one,
+        // and once there is none, the targets left can no longer be hit.
         if (Date.now() - lastCheck > 2_000) {
           lastCheck = Date.now();
-          if ((await pool(cards, 4, atRest)).every((s) => s.rest)) break;
+          if ((await pool(cards.slice(0, movedCount), 4, atRest)).every((s) => s.rest)) {
+            if (movedCount >= cards.length) break;
+            extra++;
+          }
         }
       }
-      if (records.length >= kills) {
-        // The plan is spent: one more worker, without targets, to let every card finish.
-        remaining = [];
-        restarts++;
-        const t0 = Date.now();
-        child = await startChild(env(restarts));
-        restartMs.push(Date.now() - t0);
+      while (movedCount < cards.length) await moveNext();
+      // The kill phase is over (plan spent, or out of time): one more worker, without targets, to let every card
+      // finish. A worker still holding targets is stopped cleanly first (SIGTERM: not one of the kills).
+      remaining = [];
+      if (child.proc.exitCode === null && child.proc.signalCode === null) {
+        child.proc.kill('SIGTERM');
+        await child.exited;
       }
+      restarts++;
+      const t0 = Date.now();
+      child = await startChild(env(restarts));
+      restartMs.push(Date.now() - t0);
       const killPhaseS = Math.round((Date.now() - started) / 1000);
+      // Settling gets its own time: the kill phase may have used up the deadline.
+      const settleDeadline = Math.max(deadline, Date.now() + settleS0 * 1000);
       // Settle.
       let finals = await pool(cards, 4, atRest);
-      while (!finals.every((s) => s.rest) && Date.now() < deadline) {
+      while (!finals.every((s) => s.rest) && Date.now() < settleDeadline) {
         await sleep(1_000);
         finals = await pool(cards, 4, atRest);
       }

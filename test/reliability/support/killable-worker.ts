@@ -36,6 +36,11 @@ export interface KillPlan {
   killLog: string;
   remote: string;
   agentDelayMs: number;
+  /**
+   * No kill before this time (epoch ms): each new worker first gets a quiet spell, so that the work a kill took
+   * down as collateral (other cards' agents) can finish between kills instead of dying again and again.
+   */
+  armAt: number;
 }
 export interface KillRecord {
   target: KillTarget;
@@ -51,7 +56,7 @@ const plan = JSON.parse(process.env.OUIJA_KILL_PLAN ?? 'null') as KillPlan | nul
 let dying = false;
 
 function die(record: KillRecord): void {
-  if (dying) return;
+  if (dying || Date.now() < plan!.armAt) return;
   dying = true;
   fs.writeFileSync(plan!.killLog, JSON.stringify(record));
   process.kill(process.pid, 'SIGKILL');
@@ -89,7 +94,13 @@ const killer: ActivityInterceptorsFactory = (ctx) => ({
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const effect = input.args[0] as any;
       const cardKey: string | undefined = effect?.card?.key;
-      const target = plan?.targets.find((t) => t.card === cardKey && ((t.point === 'agent' && type === 'runAgent') || (t.point === 'push' && type === 'publish') || (t.point === 'review' && type === 'moveCard' && effect.column === 'review')));
+      const matches = (t: KillTarget) => (t.point === 'agent' && type === 'runAgent') || (t.point === 'push' && type === 'publish') || (t.point === 'review' && type === 'moveCard' && effect.column === 'review');
+      // The target's own card first; once armed, any card at a remaining target's point (a card the plan meant may
+      // have passed that point during the quiet spell), with that card's marker file.
+      const planned = plan?.targets.find((t) => t.card === cardKey && matches(t));
+      const other = plan?.targets.find(matches);
+      const marker = /marker=(\S+)/.exec(String(effect?.card?.body ?? ''))?.[1];
+      const target = planned ?? (other && cardKey && marker ? { ...other, card: cardKey, marker } : undefined);
       if (!target) return next(input);
       const base = { target, activity: type, attempt: ctx.info.attempt };
       if (target.point === 'review') {
@@ -97,11 +108,14 @@ const killer: ActivityInterceptorsFactory = (ctx) => ({
         return next(input); // not reached
       }
       const running = next(input);
+      let finished = false;
+      void running.finally(() => (finished = true)).catch(() => undefined);
       if (target.point === 'agent') {
         const before = starts(target.marker);
         watch(
           () => starts(target.marker) > before,
-          () => setTimeout(() => die({ ...base, at: Date.now() }), plan!.agentDelayMs),
+          // Mid-agent: some time into the agent's work, and not before the quiet spell is over.
+          () => setTimeout(() => !finished && die({ ...base, at: Date.now() }), Math.max(plan!.agentDelayMs, plan!.armAt - Date.now())),
           running,
         );
       } else {

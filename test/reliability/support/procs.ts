@@ -7,8 +7,21 @@ import path from 'node:path';
 
 export interface Proc {
   pid: number;
+  /** Process group (an agent and its forks share one; each attempt leads its own). */
+  pgid: number | null;
   cmdline: string;
   cwd: string | null;
+}
+
+function pgidOf(pid: number): number | null {
+  try {
+    // Fields after the parenthesised command name: state, ppid, pgrp, ...
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    return Number.isInteger(pgrp) ? pgrp : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Every process we may read (others' vanish or refuse: skipped). */
@@ -36,7 +49,7 @@ export function listProcs(): Proc[] {
     } catch {
       /* not ours, or gone */
     }
-    procs.push({ pid, cmdline, cwd });
+    procs.push({ pid, pgid: pgidOf(pid), cmdline, cwd });
   }
   return procs;
 }
@@ -63,9 +76,12 @@ export function sampleAgents(dir: string, everyMs = 250): { stop(): { maxPerCwd:
   let samples = 0;
   const timer = setInterval(() => {
     samples++;
-    const perCwd = new Map<string, number>();
-    for (const p of demoAgents(procsUnder(dir))) perCwd.set(p.cwd ?? '?', (perCwd.get(p.cwd ?? '?') ?? 0) + 1);
-    for (const [cwd, n] of perCwd) {
+    // Agents are counted by process group: a fork of the agent about to exec git still shows the agent's command
+    // line for a moment, but it is in the agent's group; another attempt would lead a group of its own.
+    const perCwd = new Map<string, Set<number | null>>();
+    for (const p of demoAgents(procsUnder(dir))) perCwd.set(p.cwd ?? '?', (perCwd.get(p.cwd ?? '?') ?? new Set()).add(p.pgid ?? p.pid));
+    for (const [cwd, groups] of perCwd) {
+      const n = groups.size;
       if (n > maxPerCwd) {
         maxPerCwd = n;
         worst = cwd;
