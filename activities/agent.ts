@@ -86,6 +86,11 @@ function warmSessionOf(agent: ResolvedAgent, cardDir: string, cardKey: string, e
   }
 }
 
+/** A card key, effect ID or step name as one file name component. */
+function fileSafe(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
 /**
  * HEAD when the step's first attempt began, kept in a file beside the attempts' run dirs as well as in the
  * heartbeat details: heartbeats are throttled, so a worker killed within a second of the start may never have
@@ -134,8 +139,8 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
       const workspace = fs.existsSync(effect.workspace.path)
         ? effect.workspace
         : await heartbeatDuring(ctx, () => ctx.info.heartbeatDetails, deps.workspaces.prepare({ cardKey: card.key, repo: card.repo, branch: effect.workspace.branch, baseBranch: card.baseBranch }));
-      const cardDir = path.join(deps.runsRoot, card.key.replace(/[^A-Za-z0-9_.-]/g, '_'));
-      const runDir = path.join(cardDir, `${effect.effectId.replace(/[^A-Za-z0-9_.-]/g, '_')}-attempt-${ctx.info.attempt}`);
+      const cardDir = path.join(deps.runsRoot, fileSafe(card.key));
+      const runDir = path.join(cardDir, `${fileSafe(effect.effectId)}-attempt-${ctx.info.attempt}`);
       // A warm session is keyed by this card (and run, step, round): never another card's (see session.ts).
       const session = warmSessionOf(agent, cardDir, card.key, effect.effectId);
       const task: AgentTask = { cardKey: card.key, title: card.title, body: card.body, step, stepIndex, round, feedback, branch: workspace.branch, worktree: workspace.path };
@@ -143,8 +148,7 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
       // details), so a retry after a crash still counts the commits the dead attempt made.
       // What the step's earlier attempt (if it died) last reported: where HEAD started, and the CLI session.
       const carried = ctx.info.heartbeatDetails as Partial<AgentHeartbeat> | undefined;
-      const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
-      const startHeadFile = path.join(cardDir, `${safe(ctx.info.workflowExecution?.runId ?? 'run')}-${safe(effect.effectId)}.start-head`);
+      const startHeadFile = path.join(cardDir, `${fileSafe(ctx.info.workflowExecution?.runId ?? 'run')}-${fileSafe(effect.effectId)}.start-head`);
       const startHead =
         carried?.startHead ??
         startHeadOf(startHeadFile) ??
@@ -201,7 +205,7 @@ export function createAgentActivities(deps: AgentActivityDeps): AgentActivities 
           task,
           runDir,
           // One fence per card; a parallel group's steps run side by side, so each of them has its own.
-          pidFile: path.join(cardDir, workspace.member === undefined ? 'agent.pid' : `agent-${step.replace(/[^A-Za-z0-9_.-]/g, '_')}.pid`),
+          pidFile: path.join(cardDir, workspace.member === undefined ? 'agent.pid' : `agent-${fileSafe(step)}.pid`),
           stateDir: path.join(cardDir, 'state'),
           // A retry after a crash continues the dead attempt's session where the CLI can.
           ...(carried?.sessionId ? { resumeSessionId: carried.sessionId } : {}),

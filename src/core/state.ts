@@ -10,7 +10,7 @@ export const MAX_REMEMBERED_DELIVERIES = 1000;
 export const DEFAULT_PIPELINE: readonly string[] = ['implement'];
 
 /** Step names become part of effect (and activity) IDs, so they must be unique and free of `/`. */
-const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export class InvalidPipelineError extends Error {
   override name = 'InvalidPipelineError';

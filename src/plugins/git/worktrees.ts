@@ -9,6 +9,7 @@ import { mkdirSync, promises as fs, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { InvalidCardRefError, fingerprint, isSafeBranchName, parseCardKey, slugify } from '../../core/cards';
+import { STEP_NAME } from '../../core/state';
 import type { Workspace } from '../../core/types';
 import { log } from '../../log';
 import { assertSafeRepositoryConfig } from './config-guard';
@@ -243,7 +244,7 @@ class GitWorkspaces implements Workspaces {
    * (`ouija/parallel-<fingerprint of card branch and step>-<step>`: bounded in length, never pushed).
    */
   private memberOf(cardKey: string, cardBranch: string, step: string): { path: string; branch: string } {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(step)) throw new UnsafeGitInputError(`bad step name ${JSON.stringify(step)}`);
+    if (!STEP_NAME.test(step)) throw new UnsafeGitInputError(`bad step name ${JSON.stringify(step)}`);
     const branch = `ouija/parallel-${fingerprint(`${cardBranch}\0${step}`)}-${slugify(step, 40)}`;
     assertSafeBranch(branch);
     return { path: `${this.worktreePath(cardKey)}${MEMBER_SEPARATOR}${step}`, branch };
