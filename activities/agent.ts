@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
-import { AgentEventWriter, finishAgentRun, startAgentRun, type Database } from '../src/db';
+import { AgentEventWriter, finishAgentRun, startAgentRun, succeededAgentRun, type Database } from '../src/db';
 import { log as defaultLog, type Logger } from '../src/log';
 import { agentRunDuration } from '../src/metrics';
 import {
@@ -28,12 +28,14 @@ import {
   type WarmSessionHandle,
   type WarmSessionSettings,
 } from '../src/plugins/agent';
+import type { Workspace } from '../src/core/types';
 import type { Workspaces } from '../src/plugins/git';
 import { untilDatabaseAnswers } from './database-wait';
+import { failuresSoFar, withFailureBudget, type FailureCount } from './failure-budget';
 import { HEARTBEAT_EVERY_MS, heartbeatDuring } from './heartbeat';
 import { activityLogger } from './logger';
 import { phaseClock } from './phase-clock';
-import type { AgentActivities } from './types';
+import type { AgentActivities, EffectOf, ResultOf } from './types';
 
 export interface AgentActivityDeps {
   db: Kysely<Database>;
@@ -64,7 +66,7 @@ export interface ResolvedAgent {
 
 
 /** Heartbeat details of an agent attempt: what `ouija status` shows, and what a retried attempt resumes from. */
-export interface AgentHeartbeat {
+export interface AgentHeartbeat extends FailureCount {
   /** HEAD when the step's first attempt began (positive evidence is judged against it). */
   startHead: string;
   lines: number;
@@ -120,148 +122,204 @@ function keepStartHead(file: string, sha: string): void {
   }
 }
 
+/**
+ * The result of the step's attempt that already succeeded, if the worktree is still where that run left it.
+ * Only a retry can find one; the worktree check keeps a rebuilt worktree (the run's commit was never pushed)
+ * from reporting work that is not there.
+ */
+async function earlierSuccess(
+  deps: AgentActivityDeps,
+  ctx: Context,
+  effect: EffectOf<'runAgent'>,
+  workspace: Workspace,
+  details: () => AgentHeartbeat,
+): Promise<{ runId: number; result: ResultOf<'agent'> } | undefined> {
+  if (ctx.info.attempt === 1) return undefined;
+  const execution = ctx.info.workflowExecution;
+  const log = activityLogger(deps.log ?? defaultLog);
+  const run = await heartbeatDuring(ctx, details, untilDatabaseAnswers('agent run lookup', () => succeededAgentRun(deps.db, {
+    workflowId: execution?.workflowId ?? '',
+    runId: execution?.runId ?? '',
+    effectId: effect.effectId,
+  }), { log, heartbeat: details }));
+  if (!run?.headSha) return undefined;
+  const head = await heartbeatDuring(ctx, details, deps.workspaces.head({ path: workspace.path }));
+  if (head !== run.headSha) return undefined;
+  const after = await heartbeatDuring(ctx, details, deps.workspaces.commitAndInspect({ path: workspace.path, message: commitMessage(effect), baseSha: workspace.baseSha }));
+  if (after.headSha !== run.headSha) return undefined;
+  return { runId: run.id, result: { kind: 'agent', summary: run.summary ?? '', commits: after.commits, headSha: after.headSha, filesChanged: after.filesChanged } };
+}
+
+/** The commit that takes what the agent left uncommitted. */
+function commitMessage({ step, card }: EffectOf<'runAgent'>): string {
+  return `${step}: ${card.title.slice(0, 72)}\n\nCard: ${card.key}`;
+}
+
 export function createAgentActivities(deps: AgentActivityDeps): AgentActivities {
   return {
-    async runAgent(effect) {
+    async runAgent(effect, policy) {
       const ctx = Context.current();
       // Heartbeat from the start: the setup below (git, Postgres) can outlast a short heartbeat timeout on a busy
       // machine, which retried healthy agents (reliability scenario 5). What a dead attempt left is passed on.
-      ctx.heartbeat(ctx.info.heartbeatDetails);
-      const lap = phaseClock();
-      const log = activityLogger(deps.log ?? defaultLog);
-      const { card, step, stepIndex, round, feedback } = effect;
-      const agent = deps.agentFor(card.ref.boardId, step);
-      // On a fresh machine (or after cleanup) the worktree is rebuilt from the pushed branch. A parallel step's
-      // worktree has nothing pushed to rebuild from: its group must start again (the run fails, a retry does that).
-      if (effect.workspace.member !== undefined && !fs.existsSync(effect.workspace.path)) {
-        throw ApplicationFailure.create({ message: `the worktree of parallel step ${step} is gone (${effect.workspace.path})`, nonRetryable: true });
-      }
-      const workspace = fs.existsSync(effect.workspace.path)
-        ? effect.workspace
-        : await heartbeatDuring(ctx, () => ctx.info.heartbeatDetails, deps.workspaces.prepare({ cardKey: card.key, repo: card.repo, branch: effect.workspace.branch, baseBranch: card.baseBranch }));
-      const cardDir = path.join(deps.runsRoot, fileSafe(card.key));
-      const runDir = path.join(cardDir, `${fileSafe(effect.effectId)}-attempt-${ctx.info.attempt}`);
-      // A warm session is keyed by this card (and run, step, round): never another card's (see session.ts).
-      const session = warmSessionOf(agent, cardDir, card.key, effect.effectId);
-      const task: AgentTask = { cardKey: card.key, title: card.title, body: card.body, step, stepIndex, round, feedback, branch: workspace.branch, worktree: workspace.path };
-      // Positive evidence is judged against HEAD when the step's *first* attempt began (kept in the heartbeat
-      // details), so a retry after a crash still counts the commits the dead attempt made.
-      // What the step's earlier attempt (if it died) last reported: where HEAD started, and the CLI session.
       const carried = ctx.info.heartbeatDetails as Partial<AgentHeartbeat> | undefined;
-      const startHeadFile = path.join(cardDir, `${fileSafe(ctx.info.workflowExecution?.runId ?? 'run')}-${fileSafe(effect.effectId)}.start-head`);
-      const startHead =
-        carried?.startHead ??
-        startHeadOf(startHeadFile) ??
-        (await heartbeatDuring(ctx, () => carried, deps.workspaces.head({ path: workspace.path })));
-      keepStartHead(startHeadFile, startHead);
-      lap('start_head');
-
-      // A Postgres outage is waited out (heartbeating what a retry needs), not charged to the agent's attempts.
-      const startDetails = (): AgentHeartbeat => ({ startHead, lines: 0, last: '', turn: 0, tool: null, sessionId: carried?.sessionId ?? null });
-      const runId = await heartbeatDuring(ctx, startDetails, untilDatabaseAnswers('agent run start', () => startAgentRun(deps.db, {
-        cardKey: card.key,
-        workflowId: ctx.info.workflowExecution?.workflowId ?? '',
-        runId: ctx.info.workflowExecution?.runId ?? '',
-        effectId: effect.effectId,
-        step,
-        attempt: ctx.info.attempt,
-        agent: agent.adapter.name,
-      }), { log, heartbeat: startDetails }));
-      log.info(
-        { step, round, agentRunId: runId, runDir, ...(session ? { session: { key: session.key, id: session.id, taskInSession: session.taskInSession } } : {}) },
-        'agent run started',
-      );
-      lap('run_row_insert');
-      const progress: AgentHeartbeat = { startHead, lines: 0, last: '', turn: 0, tool: null, sessionId: carried?.sessionId ?? null };
-      const ticker = setInterval(() => ctx.heartbeat({ ...progress }), HEARTBEAT_EVERY_MS);
-      ctx.heartbeat({ ...progress });
-      // Live progress for operators (`ouija logs`, the SSE endpoint), written in batches.
-      const events = new AgentEventWriter(deps.db, runId, { log });
-      // The last result the agent printed: a failed run may still have reported what it cost.
-      let lastResult: Extract<AgentEvent, { type: 'result' }> | undefined;
-      const onEvent = (e: AgentEvent) => {
-        progress.lines++;
-        if (e.type === 'progress') {
-          progress.last = e.message.slice(0, 200);
-          if (e.tool) progress.tool = e.tool;
-          if (e.turn) progress.turn = e.turn;
-          events.add({ type: 'progress', message: e.message, tool: e.tool ?? null, turn: e.turn ?? null });
-        }
-        if (e.type === 'session') {
-          progress.sessionId = e.sessionId;
-          events.add({ type: 'session', message: e.sessionId });
-        }
-        if (e.type === 'result') {
-          lastResult = e;
-          if (e.sessionId) progress.sessionId = e.sessionId;
-          events.add({ type: 'result', message: e.summary });
-        }
-      };
-      const onStderr = (line: string) => events.add({ type: 'stderr', message: line });
-      const observeDuration = agentRunDuration.startTimer({ agent: agent.adapter.name, step });
-      try {
-        const outcome = await runAgent({
-          adapter: agent.adapter,
-          task,
-          runDir,
-          // One fence per card; a parallel group's steps run side by side, so each of them has its own.
-          pidFile: path.join(cardDir, workspace.member === undefined ? 'agent.pid' : `agent-${fileSafe(step)}.pid`),
-          stateDir: path.join(cardDir, 'state'),
-          // A retry after a crash continues the dead attempt's session where the CLI can.
-          ...(carried?.sessionId ? { resumeSessionId: carried.sessionId } : {}),
-          ...(session ? { session } : {}),
-          signal: ctx.cancellationSignal,
-          silenceTimeoutMs: agent.silenceTimeoutMs,
-          passEnv: agent.passEnv,
-          env: agent.env,
-          sandbox: { mode: agent.sandbox ?? 'none', hidden: deps.privateDirs ?? [] },
-          onEvent,
-          onStderr,
-        });
-        lap('agent');
-        await events.close();
-        lap('event_flush');
-        const after = await deps.workspaces.commitAndInspect({ path: workspace.path, message: `${step}: ${card.title.slice(0, 72)}\n\nCard: ${card.key}`, baseSha: workspace.baseSha });
-        lap('commit_and_inspect');
-        if (after.headSha === startHead) {
-          throw ApplicationFailure.retryable(`agent step ${step} ended without changing anything`, 'NoChangeError');
-        }
-        // Failing here would run the (successful) agent again: wait for Postgres instead.
-        await untilDatabaseAnswers('agent run finish', () => finishAgentRun(deps.db, runId, {
-          exitCode: outcome.exitCode,
-          outcome: 'succeeded',
-          summary: outcome.summary,
-          tokensIn: outcome.tokens?.input ?? null,
-          tokensOut: outcome.tokens?.output ?? null,
-          costUsd: outcome.costUsd ?? null,
-        }), { log, heartbeat: () => ({ ...progress }) });
-        lap('run_row_finish');
-        const seconds = observeDuration({ outcome: 'succeeded' });
-        log.info({ step, outcome: 'succeeded', seconds, commits: after.commits, headSha: after.headSha }, 'agent run finished');
-        return { kind: 'agent', summary: outcome.summary, commits: after.commits, headSha: after.headSha, filesChanged: after.filesChanged };
-      } catch (err) {
-        const cancelled = err instanceof AgentCancelledError || ctx.cancellationSignal.aborted;
-        const ended = cancelled ? 'cancelled' : err instanceof AgentHungError ? 'hung' : 'failed';
-        const seconds = observeDuration({ outcome: ended });
-        log.warn({ step, outcome: ended, seconds, err }, 'agent run did not succeed');
-        await events.close();
-        await untilDatabaseAnswers('agent run finish', () => finishAgentRun(deps.db, runId, {
-          exitCode: err instanceof AgentExitError ? err.exitCode : null,
-          outcome: ended,
-          summary: (err as Error).message.slice(0, 2000),
-          // Tokens spent before the failure were paid for all the same.
-          tokensIn: lastResult?.tokens?.input ?? null,
-          tokensOut: lastResult?.tokens?.output ?? null,
-          costUsd: lastResult?.costUsd ?? null,
-        }), { log, heartbeat: () => ({ ...progress }) }).catch(() => undefined);
-        // Reported as a cancellation (not a failure) only once the process group is gone.
-        if (cancelled) throw new CancelledFailure(`agent for ${card.key} cancelled; its process group was killed`);
-        // A misconfigured sandbox (bwrap missing, a tampered worktree link) fails the same way on every attempt.
-        if (err instanceof SandboxError) throw ApplicationFailure.nonRetryable(err.message, 'SandboxError');
-        throw err;
-      } finally {
-        clearInterval(ticker);
-      }
+      ctx.heartbeat(carried);
+      const attempt: AttemptDetails = { latest: { ...carried } };
+      return withFailureBudget(ctx, policy, () => attempt.latest, () => runStep(deps, ctx, effect, attempt));
     },
   };
+}
+
+/** What an attempt last heartbeated: a failure hands it on (with its count) to the next attempt. */
+interface AttemptDetails {
+  latest: Partial<AgentHeartbeat>;
+}
+
+/** One attempt of a step's agent. */
+async function runStep(deps: AgentActivityDeps, ctx: Context, effect: EffectOf<'runAgent'>, attempt: AttemptDetails): Promise<ResultOf<'agent'>> {
+  const lap = phaseClock();
+  const log = activityLogger(deps.log ?? defaultLog);
+  const { card, step, stepIndex, round, feedback } = effect;
+  const agent = deps.agentFor(card.ref.boardId, step);
+  // On a fresh machine (or after cleanup) the worktree is rebuilt from the pushed branch. A parallel step's
+  // worktree has nothing pushed to rebuild from: its group must start again (the run fails, a retry does that).
+  if (effect.workspace.member !== undefined && !fs.existsSync(effect.workspace.path)) {
+    throw ApplicationFailure.create({ message: `the worktree of parallel step ${step} is gone (${effect.workspace.path})`, nonRetryable: true });
+  }
+  const workspace = fs.existsSync(effect.workspace.path)
+    ? effect.workspace
+    : await heartbeatDuring(ctx, () => ctx.info.heartbeatDetails, deps.workspaces.prepare({ cardKey: card.key, repo: card.repo, branch: effect.workspace.branch, baseBranch: card.baseBranch }));
+  const cardDir = path.join(deps.runsRoot, fileSafe(card.key));
+  const runDir = path.join(cardDir, `${fileSafe(effect.effectId)}-attempt-${ctx.info.attempt}`);
+  // A warm session is keyed by this card (and run, step, round): never another card's (see session.ts).
+  const session = warmSessionOf(agent, cardDir, card.key, effect.effectId);
+  const task: AgentTask = { cardKey: card.key, title: card.title, body: card.body, step, stepIndex, round, feedback, branch: workspace.branch, worktree: workspace.path };
+  // Positive evidence is judged against HEAD when the step's *first* attempt began (kept in the heartbeat
+  // details), so a retry after a crash still counts the commits the dead attempt made.
+  // What the step's earlier attempt (if it died) last reported: where HEAD started, and the CLI session.
+  const carried = ctx.info.heartbeatDetails as Partial<AgentHeartbeat> | undefined;
+  const startHeadFile = path.join(cardDir, `${fileSafe(ctx.info.workflowExecution?.runId ?? 'run')}-${fileSafe(effect.effectId)}.start-head`);
+  const startHead =
+    carried?.startHead ??
+    startHeadOf(startHeadFile) ??
+    (await heartbeatDuring(ctx, () => carried, deps.workspaces.head({ path: workspace.path })));
+  keepStartHead(startHeadFile, startHead);
+  lap('start_head');
+
+  // A Postgres outage is waited out (heartbeating what a retry needs), not charged to the agent's attempts.
+  const failures = failuresSoFar(ctx);
+  const startDetails = (): AgentHeartbeat => ({ startHead, lines: 0, last: '', turn: 0, tool: null, sessionId: carried?.sessionId ?? null, failures });
+  attempt.latest = startDetails();
+  // The worker of an earlier attempt may have died after its agent succeeded, before Temporal heard: that run
+  // is reported, not repeated (reliability scenario 7).
+  const earlier = await earlierSuccess(deps, ctx, effect, workspace, startDetails);
+  if (earlier) {
+    log.info({ step, agentRunId: earlier.runId, headSha: earlier.result.headSha }, 'agent step already succeeded in an earlier attempt; reporting that run');
+    return earlier.result;
+  }
+  const runId = await heartbeatDuring(ctx, startDetails, untilDatabaseAnswers('agent run start', () => startAgentRun(deps.db, {
+    cardKey: card.key,
+    workflowId: ctx.info.workflowExecution?.workflowId ?? '',
+    runId: ctx.info.workflowExecution?.runId ?? '',
+    effectId: effect.effectId,
+    step,
+    attempt: ctx.info.attempt,
+    agent: agent.adapter.name,
+  }), { log, heartbeat: startDetails }));
+  log.info(
+    { step, round, agentRunId: runId, runDir, ...(session ? { session: { key: session.key, id: session.id, taskInSession: session.taskInSession } } : {}) },
+    'agent run started',
+  );
+  lap('run_row_insert');
+  const progress: AgentHeartbeat = startDetails();
+  attempt.latest = progress;
+  const ticker = setInterval(() => ctx.heartbeat({ ...progress }), HEARTBEAT_EVERY_MS);
+  ctx.heartbeat({ ...progress });
+  // Live progress for operators (`ouija logs`, the SSE endpoint), written in batches.
+  const events = new AgentEventWriter(deps.db, runId, { log });
+  // The last result the agent printed: a failed run may still have reported what it cost.
+  let lastResult: Extract<AgentEvent, { type: 'result' }> | undefined;
+  const onEvent = (e: AgentEvent) => {
+    progress.lines++;
+    if (e.type === 'progress') {
+      progress.last = e.message.slice(0, 200);
+      if (e.tool) progress.tool = e.tool;
+      if (e.turn) progress.turn = e.turn;
+      events.add({ type: 'progress', message: e.message, tool: e.tool ?? null, turn: e.turn ?? null });
+    }
+    if (e.type === 'session') {
+      progress.sessionId = e.sessionId;
+      events.add({ type: 'session', message: e.sessionId });
+    }
+    if (e.type === 'result') {
+      lastResult = e;
+      if (e.sessionId) progress.sessionId = e.sessionId;
+      events.add({ type: 'result', message: e.summary });
+    }
+  };
+  const onStderr = (line: string) => events.add({ type: 'stderr', message: line });
+  const observeDuration = agentRunDuration.startTimer({ agent: agent.adapter.name, step });
+  try {
+    const outcome = await runAgent({
+      adapter: agent.adapter,
+      task,
+      runDir,
+      // One fence per card; a parallel group's steps run side by side, so each of them has its own.
+      pidFile: path.join(cardDir, workspace.member === undefined ? 'agent.pid' : `agent-${fileSafe(step)}.pid`),
+      stateDir: path.join(cardDir, 'state'),
+      // A retry after a crash continues the dead attempt's session where the CLI can.
+      ...(carried?.sessionId ? { resumeSessionId: carried.sessionId } : {}),
+      ...(session ? { session } : {}),
+      signal: ctx.cancellationSignal,
+      silenceTimeoutMs: agent.silenceTimeoutMs,
+      passEnv: agent.passEnv,
+      env: agent.env,
+      sandbox: { mode: agent.sandbox ?? 'none', hidden: deps.privateDirs ?? [] },
+      onEvent,
+      onStderr,
+    });
+    lap('agent');
+    await events.close();
+    lap('event_flush');
+    const after = await deps.workspaces.commitAndInspect({ path: workspace.path, message: commitMessage(effect), baseSha: workspace.baseSha });
+    lap('commit_and_inspect');
+    if (after.headSha === startHead) {
+      throw ApplicationFailure.retryable(`agent step ${step} ended without changing anything`, 'NoChangeError');
+    }
+    // Failing here would run the (successful) agent again: wait for Postgres instead.
+    await untilDatabaseAnswers('agent run finish', () => finishAgentRun(deps.db, runId, {
+      exitCode: outcome.exitCode,
+      outcome: 'succeeded',
+      summary: outcome.summary,
+      tokensIn: outcome.tokens?.input ?? null,
+      tokensOut: outcome.tokens?.output ?? null,
+      costUsd: outcome.costUsd ?? null,
+      headSha: after.headSha,
+    }), { log, heartbeat: () => ({ ...progress }) });
+    lap('run_row_finish');
+    const seconds = observeDuration({ outcome: 'succeeded' });
+    log.info({ step, outcome: 'succeeded', seconds, commits: after.commits, headSha: after.headSha }, 'agent run finished');
+    return { kind: 'agent', summary: outcome.summary, commits: after.commits, headSha: after.headSha, filesChanged: after.filesChanged };
+  } catch (err) {
+    const cancelled = err instanceof AgentCancelledError || ctx.cancellationSignal.aborted;
+    const ended = cancelled ? 'cancelled' : err instanceof AgentHungError ? 'hung' : 'failed';
+    const seconds = observeDuration({ outcome: ended });
+    log.warn({ step, outcome: ended, seconds, err }, 'agent run did not succeed');
+    await events.close();
+    await untilDatabaseAnswers('agent run finish', () => finishAgentRun(deps.db, runId, {
+      exitCode: err instanceof AgentExitError ? err.exitCode : null,
+      outcome: ended,
+      summary: (err as Error).message.slice(0, 2000),
+      // Tokens spent before the failure were paid for all the same.
+      tokensIn: lastResult?.tokens?.input ?? null,
+      tokensOut: lastResult?.tokens?.output ?? null,
+      costUsd: lastResult?.costUsd ?? null,
+    }), { log, heartbeat: () => ({ ...progress }) }).catch(() => undefined);
+    // Reported as a cancellation (not a failure) only once the process group is gone.
+    if (cancelled) throw new CancelledFailure(`agent for ${card.key} cancelled; its process group was killed`);
+    // A misconfigured sandbox (bwrap missing, a tampered worktree link) fails the same way on every attempt.
+    if (err instanceof SandboxError) throw ApplicationFailure.nonRetryable(err.message, 'SandboxError');
+    throw err;
+  } finally {
+    clearInterval(ticker);
+  }
 }

@@ -1,25 +1,27 @@
 /**
  * What each activity takes and returns. An activity's input is the effect itself, so the workflow needs no
- * mapping code; lifecycle activities return the EffectResult the core expects back.
+ * mapping code; lifecycle activities return the EffectResult the core expects back, and take the workflow's
+ * AttemptPolicy as a second argument (absent in histories from before it existed).
  * Types only: workflow code imports this file with `import type`.
  */
 import type { Effect, EffectResult } from '../src/core/types';
+import type { AttemptPolicy } from './failure-budget';
 
 export type EffectOf<T extends Effect['type']> = Extract<Effect, { type: T }>;
 export type ResultOf<K extends EffectResult['kind']> = Extract<EffectResult, { kind: K }>;
 
 /** On the git queue: slow remotes never hold up boards or notifications. */
 export interface WorkspaceActivities {
-  prepareWorkspace(effect: EffectOf<'prepareWorkspace'>): Promise<ResultOf<'prepare'>>;
-  publish(effect: EffectOf<'publish'>): Promise<ResultOf<'publish'>>;
-  cleanupWorkspace(effect: EffectOf<'cleanupWorkspace'>): Promise<ResultOf<'cleanup'>>;
-  prepareGroup(effect: EffectOf<'prepareGroup'>): Promise<ResultOf<'prepareGroup'>>;
-  mergeGroup(effect: EffectOf<'mergeGroup'>): Promise<ResultOf<'mergeGroup'>>;
+  prepareWorkspace(effect: EffectOf<'prepareWorkspace'>, policy?: AttemptPolicy): Promise<ResultOf<'prepare'>>;
+  publish(effect: EffectOf<'publish'>, policy?: AttemptPolicy): Promise<ResultOf<'publish'>>;
+  cleanupWorkspace(effect: EffectOf<'cleanupWorkspace'>, policy?: AttemptPolicy): Promise<ResultOf<'cleanup'>>;
+  prepareGroup(effect: EffectOf<'prepareGroup'>, policy?: AttemptPolicy): Promise<ResultOf<'prepareGroup'>>;
+  mergeGroup(effect: EffectOf<'mergeGroup'>, policy?: AttemptPolicy): Promise<ResultOf<'mergeGroup'>>;
 }
 
 /** On the agents queue, whose worker caps concurrent agents. */
 export interface AgentActivities {
-  runAgent(effect: EffectOf<'runAgent'>): Promise<ResultOf<'agent'>>;
+  runAgent(effect: EffectOf<'runAgent'>, policy?: AttemptPolicy): Promise<ResultOf<'agent'>>;
 }
 
 /** On the board queue: a failing board API never stops agents. */

@@ -7,6 +7,7 @@ import { NonRetryableGitError, type SecretGitConfig, type Workspaces } from '../
 import type { Forge } from '../src/plugins/git/forges/types';
 import { log as defaultLog, type Logger } from '../src/log';
 import { untilDatabaseAnswers } from './database-wait';
+import { failuresSoFar, withFailureBudget, type AttemptPolicy, type FailureCount } from './failure-budget';
 import { heartbeatDuring } from './heartbeat';
 import { activityLogger } from './logger';
 import type { WorkspaceActivities } from './types';
@@ -24,22 +25,27 @@ export interface WorkspaceActivityDeps {
 
 /**
  * Runs a workspace activity: heartbeating throughout (the workflow gives git steps a heartbeat timeout, so a
- * worker that dies mid-push is noticed in seconds rather than at the 10-minute start-to-close), and failing at
- * once, without using up the retry policy, on errors that retrying cannot fix.
+ * worker that dies mid-push is noticed in seconds rather than at the 10-minute start-to-close), failing at
+ * once, without using up the retry policy, on errors that retrying cannot fix, and counting only its own
+ * failures against the step's attempts (a crash costs none: see failure-budget.ts).
  */
-async function failFastOn<T>(base: Logger, fn: () => Promise<T>): Promise<T> {
-  try {
-    // The built-in forge keeps its review requests in Postgres: an outage is waited out, not charged to the
-    // step's attempts (every workspace activity is idempotent, so running it again from the top is safe).
-    const waitForDatabase = { log: activityLogger(base), heartbeat: () => undefined };
-    return await heartbeatDuring(Context.current(), () => undefined, untilDatabaseAnswers(Context.current().info.activityType, fn, waitForDatabase));
-  } catch (err) {
-    if (err instanceof NonRetryableGitError || err instanceof RepoNotAllowedError) {
-      activityLogger(base).warn({ err }, 'failing the effect without retries');
-      throw ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: true, cause: err });
+async function failFastOn<T>(base: Logger, policy: AttemptPolicy | undefined, fn: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const details = (): FailureCount => ({ failures: failuresSoFar(ctx) });
+  return withFailureBudget(ctx, policy, details, async () => {
+    try {
+      // The built-in forge keeps its review requests in Postgres: an outage is waited out, not charged to the
+      // step's attempts (every workspace activity is idempotent, so running it again from the top is safe).
+      const waitForDatabase = { log: activityLogger(base), heartbeat: details };
+      return await heartbeatDuring(ctx, details, untilDatabaseAnswers(ctx.info.activityType, fn, waitForDatabase));
+    } catch (err) {
+      if (err instanceof NonRetryableGitError || err instanceof RepoNotAllowedError) {
+        activityLogger(base).warn({ err }, 'failing the effect without retries');
+        throw ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: true, cause: err });
+      }
+      throw err;
     }
-    throw err;
-  }
+  });
 }
 
 export function createWorkspaceActivities(deps: WorkspaceActivityDeps): WorkspaceActivities {
@@ -87,10 +93,10 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps): Workspac
     },
   };
   return {
-    prepareWorkspace: (effect) => failFastOn(base, () => activities.prepareWorkspace(effect)),
-    publish: (effect) => failFastOn(base, () => activities.publish(effect)),
-    cleanupWorkspace: (effect) => failFastOn(base, () => activities.cleanupWorkspace(effect)),
-    prepareGroup: (effect) => failFastOn(base, () => activities.prepareGroup(effect)),
-    mergeGroup: (effect) => failFastOn(base, () => activities.mergeGroup(effect)),
+    prepareWorkspace: (effect, policy) => failFastOn(base, policy, () => activities.prepareWorkspace(effect)),
+    publish: (effect, policy) => failFastOn(base, policy, () => activities.publish(effect)),
+    cleanupWorkspace: (effect, policy) => failFastOn(base, policy, () => activities.cleanupWorkspace(effect)),
+    prepareGroup: (effect, policy) => failFastOn(base, policy, () => activities.prepareGroup(effect)),
+    mergeGroup: (effect, policy) => failFastOn(base, policy, () => activities.mergeGroup(effect)),
   };
 }

@@ -121,7 +121,13 @@ const fileSchema = z.object({
    * The git, board and notify activities (agents have `agent.heartbeatTimeoutMs`): a worker that dies mid-step is
    * noticed, and the step retried elsewhere, after this much silence.
    */
-  activities: z.object({ heartbeatTimeoutMs: z.number().int().positive().default(30_000) }).default({ heartbeatTimeoutMs: 30_000 }),
+  activities: z
+    .object({
+      heartbeatTimeoutMs: z.number().int().positive().default(30_000),
+      /** Extra attempts a step may spend on crashed workers (its own failures are capped by the max attempts). */
+      crashRetries: z.number().int().min(0).default(10),
+    })
+    .default({ heartbeatTimeoutMs: 30_000, crashRetries: 10 }),
   webhooks: z.object({ maxBodyBytes: z.number().int().positive().default(25 * 1024 * 1024) }).default({ maxBodyBytes: 25 * 1024 * 1024 }),
   /** How often to compare the built-in board with the workflows (a card moved without its event); 0 = never. */
   reconcileIntervalMs: z.number().int().min(0).default(60_000),

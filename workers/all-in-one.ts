@@ -77,6 +77,7 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
         agentHeartbeatTimeoutMs: config.agent.heartbeatTimeoutMs,
         agentMaxAttempts: config.agent.maxAttempts,
         activityHeartbeatTimeoutMs: config.activities.heartbeatTimeoutMs,
+        crashRetries: config.activities.crashRetries,
         continueAsNewAfterEvents: config.continueAsNewAfterEvents,
       },
     };

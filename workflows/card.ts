@@ -22,6 +22,7 @@ import { transition } from '../src/core/transition';
 import { initialState, isQuiescent } from '../src/core/state';
 import type { CardState, Effect, EffectResult, ResultTrigger, Trigger } from '../src/core/types';
 import { OUIJA_BOARD, OUIJA_CARD, OUIJA_PHASE, OUIJA_REPO } from '../src/temporal/search-attributes';
+import type { AttemptPolicy } from '../activities/failure-budget';
 import type { EffectOf } from '../activities/types';
 import { coordinationOverhead } from './coordination-overhead';
 import { activityFailureMessage, effectFailed } from './effect-failed';
@@ -50,7 +51,7 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardState>
     const scope = new CancellationScope();
     running.set(effect.effectId, scope);
     scope
-      .run(() => scheduleActivity<EffectResult>(effect.type, [effect], lifecycleOptions(effect, state, settings)))
+      .run(() => scheduleActivity<EffectResult>(effect.type, [effect, attemptPolicy(effect, settings)], lifecycleOptions(effect, state, settings)))
       .then(
         (result): ResultTrigger => ({ type: 'effect.succeeded', effectId: effect.effectId, result }),
         (err: unknown): ResultTrigger => effectFailed(effect.effectId, describe(err), isCancellation(err)),
@@ -138,6 +139,11 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardState>
   return state;
 }
 
+/** How many failures of its own end a lifecycle step; the activity counts them (crashes are not failures). */
+function attemptPolicy(effect: LifecycleEffect, settings: CardSettings): AttemptPolicy {
+  return { maxFailures: effect.type === 'runAgent' ? settings.agentMaxAttempts : settings.gitMaxAttempts };
+}
+
 function lifecycleOptions(effect: LifecycleEffect, state: CardState, settings: CardSettings): ActivityOptions {
   const card = state.card.key;
   const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS] };
@@ -149,7 +155,7 @@ function lifecycleOptions(effect: LifecycleEffect, state: CardState, settings: C
       heartbeatTimeout: settings.agentHeartbeatTimeoutMs,
       // The workflow learns of the cancellation only once the agent's process group is gone.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-      retry: { ...retry, initialInterval: '2s', maximumAttempts: settings.agentMaxAttempts },
+      retry: { ...retry, initialInterval: '2s', maximumAttempts: attemptPolicy(effect, settings).maxFailures + settings.crashRetries },
       summary: `agent · step ${effect.step} (${effect.stepIndex + 1}/${state.pipeline.length}) · run ${state.run} round ${effect.round} · card ${card}`,
     };
   }
@@ -159,7 +165,7 @@ function lifecycleOptions(effect: LifecycleEffect, state: CardState, settings: C
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: settings.activityHeartbeatTimeoutMs,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { ...retry, maximumAttempts: settings.gitMaxAttempts },
+    retry: { ...retry, maximumAttempts: attemptPolicy(effect, settings).maxFailures + settings.crashRetries },
     summary: `${effect.type} · run ${state.run} · card ${card}`,
   };
 }

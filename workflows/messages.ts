@@ -22,8 +22,11 @@ export const TASK_QUEUES = {
 export interface CardSettings {
   agentTimeoutMs: number;
   agentHeartbeatTimeoutMs: number;
+  /** Failures of an agent step (of a git step) after which it fails for good; a worker crash is not one. */
   agentMaxAttempts: number;
   gitMaxAttempts: number;
+  /** Attempts beyond those a step may spend on its worker dying (heartbeat timeouts) before it fails anyway. */
+  crashRetries: number;
   /** Heartbeat timeout of git, board and notify activities: how soon a dead worker's push or move is retried elsewhere. */
   activityHeartbeatTimeoutMs: number;
   /** Continue-as-new once the history has this many events (and nothing is in flight). */
@@ -35,6 +38,7 @@ export const DEFAULT_CARD_SETTINGS: CardSettings = {
   agentHeartbeatTimeoutMs: 30_000,
   agentMaxAttempts: 3,
   gitMaxAttempts: 5,
+  crashRetries: 10,
   activityHeartbeatTimeoutMs: 30_000,
   continueAsNewAfterEvents: 2_000,
 };

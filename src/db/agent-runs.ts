@@ -23,6 +23,7 @@ export interface AgentRun {
   tokensIn: number | null;
   tokensOut: number | null;
   costUsd: number | null;
+  headSha: string | null;
 }
 
 export interface AgentRunStart {
@@ -46,6 +47,8 @@ export interface AgentRunEnd {
   tokensIn?: number | null;
   tokensOut?: number | null;
   costUsd?: number | null;
+  /** Where a succeeded run left the worktree. */
+  headSha?: string | null;
 }
 
 type Db = Kysely<Database>;
@@ -88,12 +91,28 @@ export async function finishAgentRun(db: Db, id: number, end: AgentRunEnd): Prom
       tokens_in: end.tokensIn ?? null,
       tokens_out: end.tokensOut ?? null,
       cost_usd: end.costUsd ?? null,
+      head_sha: end.headSha ?? null,
     }))
     .where('id', '=', id)
     .where('ended_at', 'is', null)
     .returning('id')
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** The attempt of a step (workflow run + effect) that succeeded, if one did: the newest such. */
+export async function succeededAgentRun(db: Db, step: { workflowId: string; runId: string; effectId: string }): Promise<AgentRun | undefined> {
+  const row = await db
+    .selectFrom('agent_runs')
+    .selectAll()
+    .where('workflow_id', '=', step.workflowId)
+    .where('run_id', '=', step.runId)
+    .where('effect_id', '=', step.effectId)
+    .where('outcome', '=', 'succeeded')
+    .orderBy('attempt', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row && toAgentRun(row);
 }
 
 export async function getAgentRun(db: Db, id: number): Promise<AgentRun | undefined> {
@@ -129,5 +148,6 @@ function toAgentRun(row: Selectable<AgentRunsTable>): AgentRun {
     tokensOut: row.tokens_out,
     // numeric comes back as a string from both drivers (exact decimal); a dollar amount fits a double.
     costUsd: row.cost_usd === null ? null : Number(row.cost_usd),
+    headSha: row.head_sha,
   };
 }

@@ -7,11 +7,13 @@ import type { Database } from './schema';
 import { MigrationError } from './errors';
 import * as initial from './migrations/0001_initial';
 import * as agentEvents from './migrations/0002_agent_events';
+import * as agentRunHead from './migrations/0003_agent_run_head';
 
 /** Applied in name order; names are recorded in `kysely_migration` and must never change. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_agent_events': agentEvents,
+  '0003_agent_run_head': agentRunHead,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) };

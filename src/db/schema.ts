@@ -97,6 +97,8 @@ export interface AgentRunsTable {
   tokens_in: number | null;
   tokens_out: number | null;
   cost_usd: ColumnType<string | null, number | string | null | undefined, number | string | null>;
+  /** Where a succeeded run left the worktree (null for other outcomes and runs recorded before 0003). */
+  head_sha: string | null;
 }
 
 export type AgentEventType = 'progress' | 'session' | 'result' | 'stderr';

@@ -1,83 +1,44 @@
 /**
  * Scenario 7, worker SIGKILL: Ouija's workers (every queue, workflows included, as `ouija worker` runs them) live
  * in a child process (test/reliability/support/killable-worker.ts) that is SIGKILLed `kills` times (default 20),
- * each time at a chosen point of a chosen card — mid-agent, between the push and the review request, between the
- * review request and the move to review — and restarted at once. The HTTP/ingest side stays in this process.
- * `kill-cards` cards (default 10) each get two of the points (round robin), so the kills are spread over points
- * and cards; kills also hit whatever else is in flight at that moment.
+ * each time at a chosen point of a chosen card — mid-agent, after the agent succeeded but before Temporal heard,
+ * between the push and the review request, between the review request and the move to review — and restarted at
+ * once. The HTTP/ingest side stays in this process. `kill-cards` cards (default: one per kill) get the points
+ * round robin; kills also hit whatever else is in flight at that moment. Attempts are the defaults (3 per agent
+ * step, 5 per git step): crashes must not use them up.
  *
  * Expected, per card: it reaches review exactly once (phase review on run 1, one `runAgent`, one `publish` and
- * one move-to-review activity in its history, one succeeded agent run, the board card in review), one branch on
- * the remote and one review request; every kill verified at its point (mid-agent: the attempt's marker has a
- * start and no end before the kill; push: the review request was created after the kill; review: it existed
- * before); no demo agent process left under the scenario's directory, and never two at once for one card.
+ * one move-to-review activity in its history, one succeeded agent run and one agent process that finished, the
+ * board card in review), one branch on the remote and one review request; every kill verified at its point
+ * (mid-agent: the attempt's marker has a start and no end before the kill; agent done: an end before it; push:
+ * the review request was created after the kill; review: it existed before); no demo agent process left under
+ * the scenario's directory, and never two at once for one card.
  *
- * Sizes: `kills` (20), `kill-cards` (10), `kill-agent-ms` (how long each demo agent works, 4000),
- * `kill-gap-ms` (each new worker is not killed before this much time, so collateral work can finish, 8000),
- * `kill-deadline-s` (how long the kills and the settling may take, from the first move, 360).
+ * Sizes: `kills` (20), `kill-cards` (= kills), `kill-parallel` (cards in work at once, 3), `kill-agent-ms` (how
+ * long each demo agent works, 4000), `kill-gap-ms` (each new worker is not killed before this much time, 0),
+ * `kill-deadline-s` (the kill phase, from the first move, 300), `kill-settle-s` (settling after it, 120).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { workflowIdForCard } from '../../../src/core/cards';
 import { git } from '../../../src/cli/local-repo';
 import { listAgentRuns } from '../../../src/db';
 import type { Row } from '../report';
 import type { KillPlan, KillPoint, KillRecord, KillTarget } from '../support/killable-worker';
+import { startKillableWorker, stopKillableWorker } from '../support/killable-process';
 import { demoAgents, procsUnder, sampleAgents } from '../support/procs';
 import { size, type Scenario } from './scenario';
 import { scheduledActivities } from './agent-evidence';
 import { pool, sleep } from './send';
 
-const POINTS: KillPoint[] = ['agent', 'push', 'review'];
-const WORKER_SCRIPT = path.resolve(__dirname, '../support/killable-worker.ts');
+const POINTS: KillPoint[] = ['agent', 'agent-done', 'push', 'review'];
 
 interface KCard {
   cardId: string;
   cardKey: string;
   marker: string;
   version: number;
-}
-
-interface Child {
-  proc: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  tail(): string;
-}
-
-async function startChild(env: NodeJS.ProcessEnv): Promise<Child> {
-  const logFile = process.env.OUIJA_KILL_WORKER_LOG;
-  const childEnv = logFile ? { ...env, OUIJA_LOG_LEVEL: 'warn' } : env;
-  const proc = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, WORKER_SCRIPT], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  // OUIJA_KILL_WORKER_LOG=<file>: keep every worker's log lines (warnings and up) there, for debugging a failing run.
-  if (logFile) {
-    proc.stdout!.on('data', (chunk: Buffer) => fs.appendFileSync(logFile, chunk));
-    proc.stderr!.on('data', (chunk: Buffer) => fs.appendFileSync(logFile, chunk));
-  }
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('ready\n')) resolve();
-    });
-    void exited.then(({ code, signal }) => reject(new Error(`killable worker exited (${code ?? signal}) before it was ready: ${stderr}`)));
-  });
-  return { proc, exited, tail: () => stderr };
-}
-
-async function stopChild(child: Child): Promise<void> {
-  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
-  child.proc.kill('SIGTERM');
-  const outcome = await Promise.race([child.exited, sleep(20_000).then(() => 'timeout' as const)]);
-  if (outcome === 'timeout') {
-    child.proc.kill('SIGKILL');
-    await child.exited;
-  }
 }
 
 /** Marker lines of the demo agent: `start|end <attempt> <pid> <epoch ms>`. */
@@ -99,9 +60,10 @@ function markerLines(file: string): Array<{ what: string; attempt: string; pid: 
 
 export const workerKill: Scenario = {
   name: 'worker-kill',
-  // Kills also hit agents of other cards in flight: enough attempts that collateral kills cannot use them up,
-  // and a short heartbeat timeout so that a killed attempt is retried within seconds.
-  overrides: () => ({ agent: { maxConcurrent: 4, maxAttempts: 10, heartbeatTimeoutMs: 5_000 }, activities: { heartbeatTimeoutMs: 5_000 } }),
+  // The default attempts (3 per agent step, 5 per git step): kills, the planned ones and the collateral ones on
+  // other cards in flight, must not use them up (a crash is not a failure). A short heartbeat timeout so that a
+  // killed attempt is retried within seconds.
+  overrides: () => ({ agent: { maxConcurrent: 4, heartbeatTimeoutMs: 3_000 }, activities: { heartbeatTimeoutMs: 3_000 } }),
   async run({ harness: h, params }) {
     const kills = size(params, 'kills', 20);
     const cardCount = Math.max(1, size(params, 'kill-cards', kills));
@@ -147,7 +109,7 @@ export const workerKill: Scenario = {
       };
     };
     const sampler = sampleAgents(h.workDir);
-    let child = await startChild(env(0));
+    let child = await startKillableWorker(env(0));
     let restarts = 0;
     const restartMs: number[] = [];
     const records: KillRecord[] = [];
@@ -189,7 +151,7 @@ export const workerKill: Scenario = {
           if (records.length >= kills) break;
           restarts++;
           const t0 = Date.now();
-          child = await startChild(env(restarts));
+          child = await startKillableWorker(env(restarts));
           restartMs.push(Date.now() - t0);
           continue;
         }
@@ -213,7 +175,7 @@ export const workerKill: Scenario = {
       }
       restarts++;
       const t0 = Date.now();
-      child = await startChild(env(restarts));
+      child = await startKillableWorker(env(restarts));
       restartMs.push(Date.now() - t0);
       const killPhaseS = Math.round((Date.now() - started) / 1000);
       // Settling gets its own time: the kill phase may have used up the deadline.
@@ -250,6 +212,7 @@ export const workerKill: Scenario = {
           publish: scheduled.publish ?? 0,
           movesToReview,
           agentRuns: runs.length,
+          agentsFinished: markerLines(c.marker).filter((l) => l.what === 'end').length,
           succeeded: runs.filter((r) => r.outcome === 'succeeded').length,
           branchOnRemote: branch !== undefined && branchesOnRemote.includes(branch),
           reviewRequests: reviewRows.filter((r) => r.card_key === c.cardKey).length,
@@ -266,6 +229,11 @@ export const workerKill: Scenario = {
           const ok = lines.some((s) => s.what === 'start' && s.at < r.at && !lines.some((e) => e.what === 'end' && e.pid === s.pid && e.at < r.at));
           return { ...r, ok, why: ok ? 'agent running' : 'no agent running at the kill' };
         }
+        if (r.target.point === 'agent-done') {
+          const lines = markerLines(r.target.marker);
+          const ok = lines.some((e) => e.what === 'end' && e.at <= r.at);
+          return { ...r, ok, why: ok ? 'agent finished, result not reported' : 'no agent had finished' };
+        }
         if (r.target.point === 'push') {
           const ok = !r.branchPreexisting && (review === undefined || review.created_at.getTime() > r.at);
           return { ...r, ok, why: r.branchPreexisting ? 'branch already on the remote' : review && review.created_at.getTime() <= r.at ? 'review request existed' : 'pushed, no review request' };
@@ -276,7 +244,7 @@ export const workerKill: Scenario = {
 
       const n = cards.length;
       const inReview = perCard.filter((p) => p.phase === 'review' && p.column === 'review').length;
-      const once = perCard.filter((p) => p.run === 1 && p.runAgent === 1 && p.publish === 1 && p.movesToReview === 1 && p.succeeded === 1).length;
+      const once = perCard.filter((p) => p.run === 1 && p.runAgent === 1 && p.publish === 1 && p.movesToReview === 1 && p.succeeded === 1 && p.agentsFinished === 1).length;
       const oneBranch = perCard.filter((p) => p.branchOnRemote && p.reviewRequests === 1).length;
       const byPoint = POINTS.map((p) => `${records.filter((r) => r.target.point === p).length} ${p}`).join(', ');
       const okKills = verified.filter((v) => v.ok).length;
@@ -286,7 +254,7 @@ export const workerKill: Scenario = {
         {
           scenario: '7 worker SIGKILL: kills',
           runs: kills,
-          expected: `${kills} SIGKILLs, each at its point (mid-agent / pushed, no PR / PR, not reported)`,
+          expected: `${kills} SIGKILLs, each at its point (mid-agent / agent done, not reported / pushed, no PR / PR, not reported)`,
           observed: `${records.length} kills (${byPoint}), ${okKills}/${records.length} verified at their point; ${restarts} restarts (median ${median(restartMs)} ms to ready); kill phase ${killPhaseS} s${unhit.length ? `; not reached: ${unhit.length}` : ''}`,
           pass: records.length === kills && okKills === records.length,
           details: { verified, unhit },
@@ -302,7 +270,7 @@ export const workerKill: Scenario = {
         {
           scenario: '7 worker SIGKILL: exactly once',
           runs: n,
-          expected: 'run 1; 1 runAgent, 1 publish, 1 move to review; 1 succeeded agent run',
+          expected: 'run 1; 1 runAgent, 1 publish, 1 move to review; 1 succeeded agent run, 1 agent process finished',
           observed: `${once}/${n} exactly once; agent runs recorded ${perCard.reduce((s, p) => s + p.agentRuns, 0)} for ${n} cards`,
           pass: once === n,
           details: perCard,
@@ -325,7 +293,7 @@ export const workerKill: Scenario = {
       ] satisfies Row[];
     } finally {
       sampler.stop();
-      await stopChild(child);
+      await stopKillableWorker(child);
     }
   },
 };

@@ -5,6 +5,8 @@
  *
  * - `agent`:  mid-agent — `runAgent` of the target card, once its demo agent has written its `start` marker line
  *             (it is running) and `agentDelayMs` more have passed.
+ * - `agent-done`: between the agent's success and its report — `runAgent` of the target card once the activity
+ *             has returned its result (the agent run is recorded as succeeded), before Temporal hears of it.
  * - `push`:   between push and review request — `publish` of the target card, as soon as the card's branch ref
  *             appears in the bare remote (the push has landed; `openOrUpdateReview` comes after the push returns,
  *             so it has not run yet; the scenario checks that afterwards against the review request's created_at).
@@ -24,7 +26,7 @@ import type { OuijaConfig } from '../../../src/config';
 import { log } from '../../../src/log';
 import { startOuija } from '../../../workers/all-in-one';
 
-export type KillPoint = 'agent' | 'push' | 'review';
+export type KillPoint = 'agent' | 'agent-done' | 'push' | 'review';
 export interface KillTarget {
   card: string;
   point: KillPoint;
@@ -94,7 +96,7 @@ const killer: ActivityInterceptorsFactory = (ctx) => ({
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const effect = input.args[0] as any;
       const cardKey: string | undefined = effect?.card?.key;
-      const matches = (t: KillTarget) => (t.point === 'agent' && type === 'runAgent') || (t.point === 'push' && type === 'publish') || (t.point === 'review' && type === 'moveCard' && effect.column === 'review');
+      const matches = (t: KillTarget) => ((t.point === 'agent' || t.point === 'agent-done') && type === 'runAgent') || (t.point === 'push' && type === 'publish') || (t.point === 'review' && type === 'moveCard' && effect.column === 'review');
       // The target's own card first; once armed, any card at a remaining target's point (a card the plan meant may
       // have passed that point during the quiet spell), with that card's marker file.
       const planned = plan?.targets.find((t) => t.card === cardKey && matches(t));
@@ -106,6 +108,11 @@ const killer: ActivityInterceptorsFactory = (ctx) => ({
       if (target.point === 'review') {
         die({ ...base, at: Date.now() });
         return next(input); // not reached
+      }
+      if (target.point === 'agent-done') {
+        const result = await next(input);
+        die({ ...base, at: Date.now() });
+        return result; // reached only while the worker is not armed yet
       }
       const running = next(input);
       let finished = false;
