@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
-import { AgentEventWriter, finishAgentRun, startAgentRun, succeededAgentRun, type Database } from '../src/db';
+import { AgentEventWriter, finishAgentRun, lastCleanExit, recordAgentExit, startAgentRun, type Database } from '../src/db';
 import { log as defaultLog, type Logger } from '../src/log';
 import { agentRunDuration } from '../src/metrics';
 import {
@@ -123,30 +123,45 @@ function keepStartHead(file: string, sha: string): void {
 }
 
 /**
- * The result of the step's attempt that already succeeded, if the worktree is still where that run left it.
- * Only a retry can find one; the worktree check keeps a rebuilt worktree (the run's commit was never pushed)
- * from reporting work that is not there.
+ * The result of an earlier attempt of this step whose agent process already finished, so that a retry after a
+ * worker crash does not run the agent again (reliability scenario 7):
+ * - recorded as succeeded: reported as it was, if the worktree is still where that run left it (a worktree
+ *   rebuilt on another machine lacks its unpushed commit: then the agent runs again);
+ * - exited 0 but never judged (the worker died in between): judged now, as that attempt would have, against the
+ *   step's start HEAD; a run that changed nothing is left to the normal path (the agent runs again).
  */
-async function earlierSuccess(
+async function earlierFinish(
   deps: AgentActivityDeps,
   ctx: Context,
   effect: EffectOf<'runAgent'>,
   workspace: Workspace,
+  startHead: string,
   details: () => AgentHeartbeat,
 ): Promise<{ runId: number; result: ResultOf<'agent'> } | undefined> {
   if (ctx.info.attempt === 1) return undefined;
   const execution = ctx.info.workflowExecution;
   const log = activityLogger(deps.log ?? defaultLog);
-  const run = await heartbeatDuring(ctx, details, untilDatabaseAnswers('agent run lookup', () => succeededAgentRun(deps.db, {
+  const waiting = { log, heartbeat: details };
+  const run = await heartbeatDuring(ctx, details, untilDatabaseAnswers('agent run lookup', () => lastCleanExit(deps.db, {
     workflowId: execution?.workflowId ?? '',
     runId: execution?.runId ?? '',
     effectId: effect.effectId,
-  }), { log, heartbeat: details }));
-  if (!run?.headSha) return undefined;
-  const head = await heartbeatDuring(ctx, details, deps.workspaces.head({ path: workspace.path }));
-  if (head !== run.headSha) return undefined;
+  }), waiting));
+  if (!run) return undefined;
+  if (run.outcome === 'succeeded' && (!run.headSha || (await heartbeatDuring(ctx, details, deps.workspaces.head({ path: workspace.path }))) !== run.headSha)) return undefined;
   const after = await heartbeatDuring(ctx, details, deps.workspaces.commitAndInspect({ path: workspace.path, message: commitMessage(effect), baseSha: workspace.baseSha }));
-  if (after.headSha !== run.headSha) return undefined;
+  if (run.outcome === 'succeeded' ? after.headSha !== run.headSha : after.headSha === startHead) return undefined;
+  if (run.outcome === null) {
+    await heartbeatDuring(ctx, details, untilDatabaseAnswers('agent run finish', () => finishAgentRun(deps.db, run.id, {
+      exitCode: 0,
+      outcome: 'succeeded',
+      summary: run.summary,
+      tokensIn: run.tokensIn,
+      tokensOut: run.tokensOut,
+      costUsd: run.costUsd,
+      headSha: after.headSha,
+    }), waiting));
+  }
   return { runId: run.id, result: { kind: 'agent', summary: run.summary ?? '', commits: after.commits, headSha: after.headSha, filesChanged: after.filesChanged } };
 }
 
@@ -211,9 +226,9 @@ async function runStep(deps: AgentActivityDeps, ctx: Context, effect: EffectOf<'
   attempt.latest = startDetails();
   // The worker of an earlier attempt may have died after its agent succeeded, before Temporal heard: that run
   // is reported, not repeated (reliability scenario 7).
-  const earlier = await earlierSuccess(deps, ctx, effect, workspace, startDetails);
+  const earlier = await earlierFinish(deps, ctx, effect, workspace, startHead, startDetails);
   if (earlier) {
-    log.info({ step, agentRunId: earlier.runId, headSha: earlier.result.headSha }, 'agent step already succeeded in an earlier attempt; reporting that run');
+    log.info({ step, agentRunId: earlier.runId, headSha: earlier.result.headSha }, 'the agent finished in an earlier attempt; reporting that run');
     return earlier.result;
   }
   const runId = await heartbeatDuring(ctx, startDetails, untilDatabaseAnswers('agent run start', () => startAgentRun(deps.db, {
@@ -278,6 +293,14 @@ async function runStep(deps: AgentActivityDeps, ctx: Context, effect: EffectOf<'
       onStderr,
     });
     lap('agent');
+    // Durable before the work is judged: a worker that dies from here on leaves a run its retry can finish.
+    await untilDatabaseAnswers('agent exit', () => recordAgentExit(deps.db, runId, {
+      exitCode: outcome.exitCode,
+      summary: outcome.summary,
+      tokensIn: outcome.tokens?.input ?? null,
+      tokensOut: outcome.tokens?.output ?? null,
+      costUsd: outcome.costUsd ?? null,
+    }), { log, heartbeat: () => ({ ...progress }) });
     await events.close();
     lap('event_flush');
     const after = await deps.workspaces.commitAndInspect({ path: workspace.path, message: commitMessage(effect), baseSha: workspace.baseSha });

@@ -100,15 +100,41 @@ export async function finishAgentRun(db: Db, id: number, end: AgentRunEnd): Prom
   return row !== undefined;
 }
 
-/** The attempt of a step (workflow run + effect) that succeeded, if one did: the newest such. */
-export async function succeededAgentRun(db: Db, step: { workflowId: string; runId: string; effectId: string }): Promise<AgentRun | undefined> {
+/**
+ * Records that the attempt's agent process exited cleanly, before the activity judges its work: a worker that
+ * dies in between leaves a row with an exit code and no outcome, and the step's retry finishes the judging
+ * instead of running the agent again. Returns false if the run had already ended (or no such run).
+ */
+export async function recordAgentExit(db: Db, id: number, exit: Omit<AgentRunEnd, 'outcome' | 'headSha'>): Promise<boolean> {
+  const row = await db
+    .updateTable('agent_runs')
+    .set({
+      exit_code: exit.exitCode,
+      summary: exit.summary ?? null,
+      tokens_in: exit.tokensIn ?? null,
+      tokens_out: exit.tokensOut ?? null,
+      cost_usd: exit.costUsd ?? null,
+    })
+    .where('id', '=', id)
+    .where('ended_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * The newest attempt of a step (workflow run + effect) whose agent process exited 0: either recorded as
+ * succeeded, or left unjudged because its worker died after the exit (outcome null).
+ */
+export async function lastCleanExit(db: Db, step: { workflowId: string; runId: string; effectId: string }): Promise<AgentRun | undefined> {
   const row = await db
     .selectFrom('agent_runs')
     .selectAll()
     .where('workflow_id', '=', step.workflowId)
     .where('run_id', '=', step.runId)
     .where('effect_id', '=', step.effectId)
-    .where('outcome', '=', 'succeeded')
+    .where('exit_code', '=', 0)
+    .where((eb) => eb.or([eb('outcome', 'is', null), eb('outcome', '=', 'succeeded')]))
     .orderBy('attempt', 'desc')
     .limit(1)
     .executeTakeFirst();

@@ -3,6 +3,7 @@
  * of that run is left: the agent leads its own process group, and every way out (exit, abort, silence,
  * a failing callback) ends with the whole group killed and waited for.
  */
+import { dieWithParent } from './parent-death';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -69,7 +70,8 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Age
   const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   await clearPidFence(options.pidFile, STOP_TIMEOUT_MS);
   if (options.signal.aborted) throw new AgentCancelledError();
-  const child = spawn(options.command, options.args, {
+  const launch = dieWithParent(options.command, options.args, options.env.PATH);
+  const child = spawn(launch.command, launch.args, {
     cwd: options.cwd,
     env: options.env,
     detached: true, // setsid(): the agent leads a new process group, so its descendants can be signalled with it

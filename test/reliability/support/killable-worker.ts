@@ -25,6 +25,7 @@ import { Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { OuijaConfig } from '../../../src/config';
 import { log } from '../../../src/log';
 import { startOuija } from '../../../workers/all-in-one';
+import type { QueueName } from '../../../workers/queues';
 
 export type KillPoint = 'agent' | 'agent-done' | 'push' | 'review';
 export interface KillTarget {
@@ -128,8 +129,10 @@ const killer: ActivityInterceptorsFactory = (ctx) => ({
       } else {
         const branch: string = effect.workspace.branch;
         const ref = path.join(plan!.remote, 'refs', 'heads', ...branch.split('/'));
-        const branchPreexisting = fs.existsSync(ref);
-        watch(() => fs.existsSync(ref), () => die({ ...base, at: Date.now(), branch, branchPreexisting }), running);
+        // Only a push that lands now is "between push and review request": a retry whose branch is already on the
+        // remote (its earlier attempt pushed, and may have opened the request) is not that point.
+        if (fs.existsSync(ref)) return running;
+        watch(() => fs.existsSync(ref), () => die({ ...base, at: Date.now(), branch, branchPreexisting: false }), running);
       }
       return running;
     },
@@ -143,7 +146,9 @@ async function main(): Promise<void> {
   const create = Worker.create.bind(Worker);
   Worker.create = (options) => create({ ...options, interceptors: { ...options.interceptors, activity: [...(options.interceptors?.activity ?? []), killer] } });
   const bundle = process.env.OUIJA_TEST_WORKFLOW_BUNDLE;
-  const ouija = await startOuija({ config, temporalAddress, log, workflowBundle: bundle ? { codePath: bundle } : undefined });
+  // OUIJA_WORKER_QUEUES (comma-separated): only these queues, as `ouija worker -q ...` runs them; default all.
+  const queues = process.env.OUIJA_WORKER_QUEUES?.split(',').filter(Boolean) as QueueName[] | undefined;
+  const ouija = await startOuija({ config, temporalAddress, log, queues, workflowBundle: bundle ? { codePath: bundle } : undefined });
   process.stdout.write('ready\n');
   const stop = () => void ouija.stop().then(() => process.exit(0));
   process.once('SIGTERM', stop);

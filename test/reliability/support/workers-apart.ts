@@ -1,0 +1,29 @@
+/**
+ * Some of a harness's task queues served by a worker in a process of its own, as a production deployment runs
+ * them (`ouija worker -q agents git`): the harness's own workers for those queues are shut down first. A process
+ * that spawns git and agents should be small: Node forks to spawn, copying the parent's page tables, and the
+ * harness process (HTTP, ingest, workflows, the scenario's own bookkeeping) is large (docs/PERFORMANCE.md).
+ */
+import { TASK_QUEUES } from '../../../workflows/messages';
+import type { QueueName } from '../../../workers/queues';
+import type { Harness } from '../../support/ouija-harness';
+import { startKillableWorker, stopKillableWorker } from './killable-process';
+
+export interface WorkersApart {
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function startWorkersApart(h: Harness, queues: QueueName[], killLog: string): Promise<WorkersApart> {
+  const taskQueues = new Set<string>(queues.map((q) => TASK_QUEUES[q]));
+  await Promise.all((h.ouija.workers?.workers ?? []).filter((w) => taskQueues.has(w.options.taskQueue)).map((w) => w.shutdown()));
+  const child = await startKillableWorker({
+    ...process.env,
+    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+    OUIJA_KILLABLE_CONFIG: JSON.stringify({ ...h.config, secrets: {} }),
+    // No kill targets: this worker just works.
+    OUIJA_KILL_PLAN: JSON.stringify({ targets: [], killLog, remote: h.remote, agentDelayMs: 0, armAt: 0 }),
+    OUIJA_WORKER_QUEUES: queues.join(','),
+  });
+  return { pid: child.proc.pid!, stop: () => stopKillableWorker(child) };
+}
