@@ -22,9 +22,11 @@ const DEFAULTS = {
   stepSleepMs: 500,
   parallelRounds: 3,
   parallelSleepsMs: '3000,3500,4000',
-  ingestCards: 30,
+  /** Scenario 4's ladder of offered rates (req/s), each step this many seconds, until p99 exceeds the bound. */
+  ingestRates: '10,25,50,100,200,400,800',
+  ingestStepSeconds: 5,
+  ingestP99Ms: 250,
   ingestCopies: 10,
-  ingestConcurrency: 20,
   scaleCards: 100,
   scaleConcurrency: 20,
   replayHistories: 1000,
@@ -103,12 +105,21 @@ export async function main(argv: string[]): Promise<void> {
         results.dispatch = { ...r, ouijaTime, summary: latencyRows('1 dispatch', 'ms', Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.latencyMs]))), breakdownMean: meanOf(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.breakdown]))) };
       }
       if (scenarios.has(4)) {
-        say(`4 ingest: ${options.ingestCards} cards × ${options.ingestCopies} copies, ${options.ingestConcurrency} in flight`);
+        const o = { rates: options.ingestRates.split(',').map(Number), stepSeconds: options.ingestStepSeconds, copies: options.ingestCopies, p99Ms: options.ingestP99Ms };
+        say(`4 ingest with autocannon: offered ${o.rates.join('/')} req/s, ${o.stepSeconds} s each, every delivery ×${o.copies}, until p99 > ${o.p99Ms} ms or a non-2xx`);
         const r: Record<string, Awaited<ReturnType<typeof ingest>>> = {};
-        for (const impl of all) r[impl.name] = await ingest(impl, timeline, options.ingestCards, options.ingestCopies, options.ingestConcurrency);
-        results.ingest = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { ...v, latencyMs: summarize(v.latencyMs) }]));
-        rows.push({ scenario: '4 ingest', metric: 'deliveries/s', values: pick(r, (v) => v.perSecond) });
-        rows.push({ scenario: '4 ingest', metric: 'p99 response ms', values: pick(r, (v) => summarize(v.latencyMs)?.p99) });
+        for (const impl of all) {
+          const v = (r[impl.name] = await ingest(impl, timeline, o));
+          for (const s of v.steps) {
+            const a = s.autocannon;
+            say(`4 ${impl.name} ${s.rate}/s × ${s.seconds} s (${s.connections} connections): achieved ${a.requests.average}/s, p50 ${a.latency.p50} p99 ${a.latency.p99} max ${a.latency.max} ms, non-2xx ${a.non2xx}, errors ${a.errors}, ${s.cards} cards, ${s.duplicateAgentRuns} duplicate runs, publish wait ${s.publishWaitMs} ms`);
+          }
+          say(`4 ${impl.name}: max rate within the bound ${v.maxRate?.rate ?? 'none'}; ${v.brokeAt ? `broken at ${v.brokeAt.rate}/s (p99 ${v.brokeAt.p99Ms} ms, non-2xx ${v.brokeAt.non2xx}, errors ${v.brokeAt.errors})` : 'no step broke it (a lower bound)'}`);
+        }
+        results.ingest = r;
+        const bound = `p99 ≤ ${o.p99Ms} ms`;
+        rows.push({ scenario: '4 ingest', metric: `max rate at ${bound} (req/s)`, values: pick(r, (v) => v.maxRate?.rate ?? 0) });
+        rows.push({ scenario: '4 ingest', metric: 'p99 ms at that rate', values: pick(r, (v) => v.maxRate?.p99Ms) });
         rows.push({ scenario: '4 ingest', metric: 'duplicate agent runs', values: pick(r, (v) => v.duplicateAgentRuns) });
         rows.push({ scenario: '4 ingest', metric: 'non-2xx answers', values: pick(r, (v) => v.non2xx) });
       }

@@ -2,7 +2,8 @@
  * The scenarios. Each runs the same workload on every implementation, interleaved where it measures latency
  * (so background noise on this shared machine falls on all of them alike), and returns raw samples in ms.
  */
-import type { BenchImpl, CardSpec, Delivery } from './impl/types';
+import autocannon from 'autocannon';
+import { deliver, type BenchImpl, type CardSpec, type Delivery, type SignedDelivery } from './impl/types';
 import { cpuSeconds, postgresPids, rssMiB } from './services';
 import type { Timeline } from './timeline';
 
@@ -16,7 +17,7 @@ export async function dispatch(impls: BenchImpl[], timeline: Timeline, samples: 
   for (let i = 0; i < samples; i++) {
     for (const impl of impls) {
       const [card] = await impl.newCards([single(0)]);
-      const d = await impl.deliver(card!, deliveryId());
+      const d = await deliver(impl, card!, deliveryId());
       await impl.published([card!]);
       const span = timeline.spans(impl.name).find((s) => s.card === card)!;
       const entry = (out[impl.name] ??= { latencyMs: [], breakdown: [] });
@@ -50,7 +51,7 @@ export async function stepOverhead(impls: BenchImpl[], timeline: Timeline, cards
   for (let i = 0; i < cards; i++) {
     for (const impl of impls) {
       const [card] = await impl.newCards([spec]);
-      await impl.deliver(card!, deliveryId());
+      await deliver(impl, card!, deliveryId());
       await impl.published([card!]);
       const spans = timeline.spans(impl.name).filter((s) => s.card === card);
       if (spans.length !== spec.steps.length) console.error(`[bench] ${impl.name} ${card}: ${spans.length} agent runs for ${spec.steps.length} steps: ${JSON.stringify(spans)}`);
@@ -88,7 +89,7 @@ export async function parallelGroup(impls: BenchImpl[], timeline: Timeline, roun
   for (let r = 0; r < rounds; r++) {
     for (const impl of impls) {
       const cards = await impl.newCards([{ steps: sleepsMs.map((_, i) => `agent-${i + 1}`), sleepsMs, parallel: true }]);
-      const sent = await Promise.all(cards.map((c) => impl.deliver(c, deliveryId())));
+      const sent = await Promise.all(cards.map((c) => deliver(impl, c, deliveryId())));
       const done = await impl.published(cards);
       const spans = timeline.spans(impl.name).filter((s) => cards.includes(s.card));
       const endToEnd = Math.max(...done.values()) - Math.min(...sent.map((d) => d.acceptedAt));
@@ -111,45 +112,137 @@ export async function parallelGroup(impls: BenchImpl[], timeline: Timeline, roun
   return out;
 }
 
-/** Sends deliveries with at most `concurrency` in flight; returns each one's result. */
-async function fire(impl: BenchImpl, list: Array<[card: string, deliveryId: string]>, concurrency: number): Promise<Delivery[]> {
-  const results: Delivery[] = [];
+/** Sends one delivery per card with at most `concurrency` in flight. */
+async function fire(impl: BenchImpl, cards: string[], concurrency: number): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < list.length) {
-      const [card, id] = list[next++]!;
-      results.push(await impl.deliver(card, id));
-    }
+    while (next < cards.length) await deliver(impl, cards[next++]!, deliveryId());
   }));
-  return results;
 }
 
-/** 4. Webhook ingest with every delivery sent `copies` times (shuffled), instant agents: rate, latency, duplicate agent runs. */
-export async function ingest(impl: BenchImpl, timeline: Timeline, cards: number, copies: number, concurrency: number) {
-  const keys = await impl.newCards(Array.from({ length: cards }, () => single(0)));
-  const list = keys.flatMap((card) => {
-    const id = deliveryId();
-    return Array.from({ length: copies }, () => [card, id] as [string, string]);
+export interface IngestOptions {
+  /** Offered rates (req/s), tried in order until one breaks the bound. */
+  rates: number[];
+  stepSeconds: number;
+  /** How often each delivery ID is sent (the copies are shuffled among the others). */
+  copies: number;
+  p99Ms: number;
+}
+
+/**
+ * 4. Webhook ingest at a p99 bound, measured with autocannon: a ladder of offered rates, each step
+ * `stepSeconds` of real signed deliveries (every delivery ID `copies` times, shuffled) that move instant-agent
+ * cards into work. Stops at the first step whose p99 exceeds `p99Ms` or that got any non-2xx or connection
+ * error; between steps it waits until the step's cards have published. Agent runs beyond one per card are
+ * duplicates, counted from the timeline once the last step has settled.
+ */
+export async function ingest(impl: BenchImpl, timeline: Timeline, o: IngestOptions) {
+  if (![...o.rates, o.stepSeconds, o.copies].every((n) => Number.isInteger(n) && n > 0)) throw new Error(`ingest: rates, step seconds and copies must be positive integers`);
+  const steps: Array<Awaited<ReturnType<typeof ingestStep>>> = [];
+  for (const rate of o.rates) {
+    const step = await ingestStep(impl, rate, o);
+    steps.push(step);
+    if (!step.withinBound) break;
+  }
+  // A duplicate that slipped through may start its agent after the first run published: give it time to show.
+  await new Promise((r) => setTimeout(r, 3000));
+  const spans = timeline.spans(impl.name);
+  const out = steps.map(({ cardKeys, ...step }) => {
+    const agentRuns = spans.filter((s) => cardKeys.includes(s.card)).length;
+    return { ...step, cards: cardKeys.length, agentRuns, duplicateAgentRuns: agentRuns - cardKeys.length };
+  });
+  const within = out.filter((s) => s.withinBound).at(-1);
+  const broke = out.find((s) => !s.withinBound);
+  const sum = (f: (s: (typeof out)[number]) => number) => out.reduce((n, s) => n + f(s), 0);
+  return {
+    p99BoundMs: o.p99Ms,
+    /** The highest offered rate whose step stayed within the bound (null: not even the first). */
+    maxRate: within ? { rate: within.rate, achievedPerSecond: within.autocannon.requests.average, p50Ms: within.autocannon.latency.p50, p99Ms: within.autocannon.latency.p99 } : null,
+    /** The step that broke it (null: none did, so maxRate is only a lower bound). */
+    brokeAt: broke ? { rate: broke.rate, achievedPerSecond: broke.autocannon.requests.average, p99Ms: broke.autocannon.latency.p99, non2xx: broke.autocannon.non2xx, errors: broke.autocannon.errors } : null,
+    deliveries: sum((s) => s.deliveries),
+    non2xx: sum((s) => s.autocannon.non2xx),
+    errors: sum((s) => s.autocannon.errors),
+    agentRuns: sum((s) => s.agentRuns),
+    duplicateAgentRuns: sum((s) => s.duplicateAgentRuns),
+    steps: out,
+  };
+}
+
+/**
+ * One rung of the ladder. autocannon's `overallRate` is a per-second budget split over the connections: each
+ * connection sends its share back to back (the next request when the previous answer arrived) and then waits for
+ * the next second, so each second starts with a burst of `connections` requests at once. The step opens about
+ * `rate × p99Ms / 1000` connections (Little's law at the bound; more would only widen the bursts): a server that
+ * answers within the bound can take the whole offered rate; a slower one falls behind (achieved < offered) and
+ * its p99 shows it. The step lasts whole seconds (at least stepSeconds) and sends a whole number of cards ×
+ * copies; the connections divide the rate and so the deliveries: autocannon splits both `overallRate` and
+ * `amount` over them, and uneven shares would leave some connections sending alone in an extra second.
+ * Each request is the next delivery of the shuffled list (`setupRequest` runs once per request sent, `amount` =
+ * the list's length); its answer marks the card accepted (`context` lives per connection, one request at a time).
+ * autocannon's coordinated-omission correction is off: in v9 it assumes an interval of ceil(1 / per-connection
+ * rate) = 1 ms and adds a made-up sample for every ms of each answer's latency (a lower p50, a p99 near the max).
+ */
+async function ingestStep(impl: BenchImpl, rate: number, o: IngestOptions) {
+  let seconds = o.stepSeconds;
+  while ((rate * seconds) % o.copies !== 0) seconds++;
+  const cardKeys = await impl.newCards(Array.from({ length: (rate * seconds) / o.copies }, () => single(0)));
+  const list = cardKeys.flatMap((card) => {
+    const delivery = impl.signedDelivery(card, deliveryId());
+    return Array.from({ length: o.copies }, () => ({ card, delivery }));
   });
   for (let i = list.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
     [list[i], list[j]] = [list[j]!, list[i]!];
   }
-  const started = Date.now();
-  const results = await fire(impl, list, concurrency);
-  const elapsedMs = Date.now() - started;
-  await impl.published(keys);
-  // A duplicate that slipped through may start its agent after the first run published: give it time to show.
-  await new Promise((r) => setTimeout(r, 3000));
-  const runs = timeline.spans(impl.name).filter((s) => keys.includes(s.card)).length;
+  const accepted = new Set<string>();
+  let next = 0;
+  const connections = connectionsFor(rate, o.p99Ms);
+  const result = await autocannon({
+    url: list[0]!.delivery.url,
+    connections,
+    overallRate: rate,
+    amount: list.length,
+    ignoreCoordinatedOmission: true,
+    requests: [{
+      setupRequest: (request, context) => {
+        const item = list[next++];
+        if (!item) throw new Error(`autocannon asked for more than the ${list.length} deliveries of this step`);
+        (context as { card?: string }).card = item.card;
+        return { ...request, method: 'POST', path: requestPath(item.delivery), headers: item.delivery.headers, body: item.delivery.body };
+      },
+      onResponse: (status, _body, context) => {
+        const card = (context as { card?: string }).card;
+        if (status >= 200 && status <= 299 && card) accepted.add(card);
+      },
+    }],
+  });
+  // The next step starts from a quiet system: every card that got a 2xx has published.
+  const waitStarted = Date.now();
+  await impl.published([...accepted]);
   return {
+    rate,
+    seconds,
+    connections,
+    cardKeys,
     deliveries: list.length,
-    perSecond: Math.round((list.length / elapsedMs) * 1000),
-    latencyMs: results.map((r) => r.acceptedAt - r.sentAt),
-    non2xx: results.filter((r) => r.status < 200 || r.status > 299).length,
-    agentRuns: runs,
-    duplicateAgentRuns: runs - cards,
+    withinBound: result.latency.p99 <= o.p99Ms && result.non2xx === 0 && result.errors === 0,
+    cardsAccepted: accepted.size,
+    publishWaitMs: Date.now() - waitStarted,
+    autocannon: result,
   };
+}
+
+/** The divisor of `rate` nearest to the concurrency that carries `rate` at `boundMs` per answer (ties: the larger). */
+function connectionsFor(rate: number, boundMs: number): number {
+  const target = (rate * boundMs) / 1000;
+  const divisors = Array.from({ length: rate }, (_, i) => i + 1).filter((d) => rate % d === 0);
+  return divisors.reduce((best, d) => (Math.abs(d - target) <= Math.abs(best - target) ? d : best));
+}
+
+function requestPath(d: SignedDelivery): string {
+  const url = new URL(d.url);
+  return `${url.pathname}${url.search}`;
 }
 
 /** 5. N cards in flight at once with instant agents: completion time and memory. */
@@ -166,7 +259,7 @@ export async function scale(impl: BenchImpl, n: number, concurrency: number, pid
   const cpuBefore = cpu();
   const started = Date.now();
   try {
-    await fire(impl, keys.map((k) => [k, deliveryId()]), concurrency);
+    await fire(impl, keys, concurrency);
     const done = await impl.published(keys, 30 * 60_000);
     const completionMs = Math.max(...done.values()) - started;
     const cpuAfter = cpu();

@@ -4,12 +4,11 @@
  */
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { signBuiltinBody } from '../../src/plugins/kanban/builtin';
 import { ensureNamespace, waitForNamespace } from '../../src/temporal/namespace';
 import { createBareActivities } from './bare-activities';
 import { BARE_AGENT_QUEUE, BARE_NAMESPACE, BARE_QUEUE } from './bare-queues';
 import { activityTimings, publishCompletedAt } from './history';
-import { postSigned, type BenchImpl, type CardSpec } from './types';
+import { signedPost, type BenchImpl, type CardSpec } from './types';
 import { startWebhookServer } from './webhook-server';
 
 const SECRET = 'bench-bare-secret';
@@ -49,10 +48,7 @@ export async function startBareTemporal(opts: { address: string; timeline: strin
         return card;
       });
     },
-    deliver(card, deliveryId) {
-      const body = JSON.stringify({ card });
-      return postSigned(server.url, body, signBuiltinBody(SECRET, body), deliveryId);
-    },
+    signedDelivery: (card, deliveryId) => signedPost(server.url, SECRET, JSON.stringify({ card }), deliveryId),
     async published(cards) {
       const times = await Promise.all(cards.map(async (card) => {
         const handle = client.workflow.getHandle(card);

@@ -4,9 +4,8 @@
  * siblings for a parallel group), and BullMQ deduplication on the webhook's delivery ID.
  */
 import { FlowProducer, Queue, Worker, type ConnectionOptions, type FlowJob } from 'bullmq';
-import { signBuiltinBody } from '../../src/plugins/kanban/builtin';
 import { runSleeper } from '../timeline';
-import { postSigned, until, type BenchImpl, type CardSpec } from './types';
+import { signedPost, until, type BenchImpl, type CardSpec } from './types';
 import { startWebhookServer } from './webhook-server';
 
 const SECRET = 'bench-bullmq-secret';
@@ -70,10 +69,7 @@ export async function startBullmq(opts: { redisPort: number; timeline: string; a
         return card;
       });
     },
-    deliver(card, deliveryId) {
-      const body = JSON.stringify({ card });
-      return postSigned(server.url, body, signBuiltinBody(SECRET, body), deliveryId);
-    },
+    signedDelivery: (card, deliveryId) => signedPost(server.url, SECRET, JSON.stringify({ card }), deliveryId),
     published(cards, timeoutMs = 300_000) {
       return until('bullmq publish jobs', timeoutMs, async () =>
         cards.every((c) => publishedAt.has(c)) ? new Map(cards.map((c) => [c, publishedAt.get(c)!])) : null, 20);

@@ -10,13 +10,12 @@ import { workflowIdForCard } from '../../src/core/cards';
 import { listReviewRequests } from '../../src/db';
 import type { OuijaConfig } from '../../src/config';
 import { log } from '../../src/log';
-import { signBuiltinBody } from '../../src/plugins/kanban/builtin';
 import { stateQuery } from '../../workflows/messages';
 import { isolatedOuija } from '../../test/support/isolated-ouija';
 import { startOuija } from '../../workers/all-in-one';
 import { SLEEPER } from '../timeline';
 import { activityTimings, publishCompletedAt } from './history';
-import { postSigned, until, type BenchImpl, type CardSpec } from './types';
+import { signedPost, until, type BenchImpl, type CardSpec } from './types';
 
 const SECRET = 'bench-ouija-secret';
 
@@ -74,10 +73,10 @@ export async function startOuijaBench(opts: OuijaBenchOptions): Promise<BenchImp
       }
       return keys;
     },
-    deliver(card, deliveryId) {
+    signedDelivery(card, deliveryId) {
       const cardId = card.split(':').pop()!;
       const body = JSON.stringify({ type: 'card.moved', boardId: BOARD, cardId, column: 'in-progress' });
-      return postSigned(`${url}/webhooks/builtin`, body, signBuiltinBody(SECRET, body), deliveryId);
+      return signedPost(`${url}/webhooks/builtin`, SECRET, body, deliveryId);
     },
     async published(cards, timeoutMs = 300_000) {
       // Polled in Postgres (the publish activity opens the card's review request there), not by querying every
