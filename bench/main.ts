@@ -27,6 +27,8 @@ const DEFAULTS = {
   ingestStepSeconds: 5,
   ingestP99Ms: 250,
   ingestCopies: 10,
+  /** 1: Ouija's agents and git queues in a worker process of their own (`ouija worker -q agents git`), as deployed. */
+  ouijaWorkersApart: 0,
   scaleCards: 100,
   scaleConcurrency: 20,
   replayHistories: 1000,
@@ -86,13 +88,16 @@ export async function main(argv: string[]): Promise<void> {
     const bundlePath = path.join(workDir, 'workflow-bundle.js');
     fs.writeFileSync(bundlePath, bundle.code);
     const common = { timeline: timeline.file, agentConcurrency: options.agentConcurrency };
+    const ouijaCommon = { ...common, address: services.temporalAddress, workflowBundlePath: bundlePath, workersApart: options.ouijaWorkersApart === 1 };
+    // Apart, the git and agent-phase histograms live in the worker process: the per-card breakdown is empty.
+    if (ouijaCommon.workersApart) say('ouija: agents and git queues in a worker process of their own');
     const bare = await startBareTemporal({ address: services.temporalAddress, ...common });
     stack.push(bare);
     const bull = await startBullmq({ redisPort: services.redisPort, ...common });
     stack.push(bull);
 
     if ([1, 4, 5].some((n) => scenarios.has(n))) {
-      const ouija = await startOuijaBench({ address: services.temporalAddress, pipeline: ['implement'], workflowBundlePath: bundlePath, ...common });
+      const ouija = await startOuijaBench({ ...ouijaCommon, pipeline: ['implement'] });
       stack.push(ouija);
       const all = [ouija, bare, bull];
       if (scenarios.has(1)) {
@@ -144,7 +149,7 @@ export async function main(argv: string[]): Promise<void> {
       // One card whose pipeline is a single 3-way parallel group (Ouija's `{ parallel: [...] }` entry).
       const sleeps = options.parallelSleepsMs.split(',').map(Number);
       const group = sleeps.map((_, i) => `agent-${i + 1}`);
-      const ouija = await startOuijaBench({ address: services.temporalAddress, pipeline: [{ parallel: group, onFailure: 'fail-fast' }], workflowBundlePath: bundlePath, ...common });
+      const ouija = await startOuijaBench({ ...ouijaCommon, pipeline: [{ parallel: group, onFailure: 'fail-fast' }] });
       stack.push(ouija);
       say(`3 parallel group of ${sleeps.length} agents (${sleeps.join('/')} ms), ${options.parallelRounds} rounds`);
       resetOuijaMetrics();
@@ -159,7 +164,7 @@ export async function main(argv: string[]): Promise<void> {
       stack.splice(stack.indexOf(ouija), 1);
     }
     if (scenarios.has(2)) {
-      const ouija = await startOuijaBench({ address: services.temporalAddress, pipeline: ['plan', 'implement', 'test'], workflowBundlePath: bundlePath, ...common });
+      const ouija = await startOuijaBench({ ...ouijaCommon, pipeline: ['plan', 'implement', 'test'] });
       stack.push(ouija);
       say(`2 step overhead: ${options.stepCards} cards × 3 steps of ${options.stepSleepMs} ms`);
       resetOuijaMetrics();

@@ -12,6 +12,7 @@ import type { OuijaConfig } from '../../src/config';
 import { log } from '../../src/log';
 import { stateQuery } from '../../workflows/messages';
 import { isolatedOuija } from '../../test/support/isolated-ouija';
+import { startWorkerProcess, stopKillableWorker } from '../../test/reliability/support/killable-process';
 import { startOuija } from '../../workers/all-in-one';
 import { SLEEPER } from '../timeline';
 import { activityTimings, publishCompletedAt } from './history';
@@ -27,6 +28,8 @@ export interface OuijaBenchOptions {
   agentConcurrency: number;
   /** A prebuilt bundle of workflows/ (bundling takes seconds; build it once per bench run). */
   workflowBundlePath: string;
+  /** The agents and git queues in a worker process of their own; this process keeps HTTP, workflows, board, notify. */
+  workersApart: boolean;
 }
 
 export async function startOuijaBench(opts: OuijaBenchOptions): Promise<BenchImpl> {
@@ -48,7 +51,15 @@ export async function startOuijaBench(opts: OuijaBenchOptions): Promise<BenchImp
   // Card IDs restart in each instance's fresh database: a board of its own keeps card keys (and so the
   // timeline's entries) apart from an earlier instance's.
   const BOARD = `bench-${crypto.randomUUID().slice(0, 8)}`;
-  const ouija = await startOuija({ config, temporalAddress: opts.address, http: true, log, workflowBundle: { codePath: opts.workflowBundlePath } });
+  const ouija = await startOuija({
+    config,
+    temporalAddress: opts.address,
+    http: true,
+    log,
+    workflowBundle: { codePath: opts.workflowBundlePath },
+    ...(opts.workersApart ? { queues: ['workflows', 'board', 'notify'] } : {}),
+  });
+  const apart = opts.workersApart ? await startWorkerProcess(config, ['agents', 'git'], opts.address) : undefined;
   const url = ouija.url!;
   const api = async (route: string, body: unknown) => {
     const res = await fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -113,6 +124,7 @@ export async function startOuijaBench(opts: OuijaBenchOptions): Promise<BenchImp
     },
     activities: (card) => activityTimings(handle(card)),
     async stop() {
+      if (apart) await stopKillableWorker(apart);
       await ouija.stop();
       await database.close();
       fs.rmSync(workDir, { recursive: true, force: true });

@@ -4,9 +4,10 @@
  * so CI, developers and `ouija dev` all end up with the same pinned binary in the same cache.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { findOnPath, isExecutable } from '../executables';
 import { log as defaultLog, type Logger } from '../log';
 
 const execFileAsync = promisify(execFile);
@@ -24,29 +25,13 @@ export function cachedTemporalCliPath(root: string = packageRoot()): string {
   return path.join(root, '.cache', 'temporal-cli', 'venv', 'bin', 'temporal');
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  return null;
-}
-
 /** OUIJA_TEMPORAL_CLI, then the project's cache, then `temporal` on PATH; null when none is there. */
 export function findTemporalCli(): string | null {
   const fromEnv = process.env.OUIJA_TEMPORAL_CLI;
   if (fromEnv && isExecutable(fromEnv)) return path.resolve(fromEnv);
   const cached = cachedTemporalCliPath();
   if (isExecutable(cached)) return cached;
-  return onPath('temporal');
+  return findOnPath('temporal');
 }
 
 const HOW_TO_GET_IT =

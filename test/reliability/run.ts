@@ -35,7 +35,7 @@ function parseParams(): { params: Params; only: string[]; report: string } {
       only: { type: 'string' },
       quick: { type: 'boolean', default: false },
       cases: { type: 'string' },
-      'storm-deliveries': { type: 'string', default: '200' },
+      'storm-deliveries': { type: 'string', default: '1000' },
       'storm-copies': { type: 'string', default: '10' },
       'storm-forged': { type: 'string' },
       'storm-replayed': { type: 'string' },

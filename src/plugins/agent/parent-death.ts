@@ -8,24 +8,13 @@
  * agent, which in Node is the main thread: it lives as long as the worker. Elsewhere (or without setpriv) the
  * fence alone stands. A program that cannot be found is not wrapped, so spawning it still fails with ENOENT.
  */
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
+import { findOnPath, isExecutable } from '../../executables';
 
 const SETPRIV = process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv'].find(isExecutable) : undefined;
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Whether `command` names a program that spawn would find (a path, or a name on `PATH`). */
 function findable(command: string, pathVariable: string | undefined): boolean {
-  if (command.includes('/')) return isExecutable(command);
-  return (pathVariable ?? '').split(path.delimiter).some((dir) => dir !== '' && isExecutable(path.join(dir, command)));
+  return command.includes('/') ? isExecutable(command) : findOnPath(command, pathVariable ?? '') !== null;
 }
 
 export function dieWithParent(command: string, args: string[], pathVariable: string | undefined): { command: string; args: string[] } {

@@ -6,8 +6,9 @@
  * worker's environment (/proc/<pid>/environ) is out of reach. The network is left alone: agents must reach
  * their provider. See docs/AGENTS.md for what it does and does not protect.
  */
-import { accessSync, constants, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { findOnPath } from '../../executables';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 
 export type SandboxMode = 'none' | 'bwrap';
 
@@ -139,15 +140,8 @@ export function worktreeGitDirs(worktree: string): { readOnly: string[]; writabl
 
 /** The bubblewrap binary on `pathVariable`, or a SandboxError that says how to install it. */
 export function findBwrap(pathVariable: string | undefined): string {
-  for (const dir of (pathVariable ?? '').split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, 'bwrap');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      /* not here */
-    }
-  }
+  const bwrap = findOnPath('bwrap', pathVariable ?? '');
+  if (bwrap !== null) return bwrap;
   throw new SandboxError('the agent profile asks for sandbox "bwrap" but bwrap is not on PATH (Debian/Ubuntu: apt-get install bubblewrap)');
 }
 

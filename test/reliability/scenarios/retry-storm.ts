@@ -57,8 +57,10 @@ export const retryStorm: Scenario = {
       if (board.status !== 201) throw new Error(`create board: ${JSON.stringify(board.body)}`);
       boardIds.push(board.body.id);
     }
-    // 'storm-workers-apart' (1): the agents and git queues in a worker process of their own (see workers-apart.ts).
-    const apart = size(params, 'storm-workers-apart', 0) === 1 ? await startWorkersApart(h, ['agents', 'git'], path.join(h.workDir, 'apart.kill')) : undefined;
+    // 'storm-workers-apart' (default 1): the agents and git queues in a worker process of their own, as production
+    // runs them (`ouija worker -q agents git`; see workers-apart.ts); 0: everything in this process. At 300
+    // deliveries that took the scenario from 130 s to 84 s and the sending from 71 s to 27 s.
+    const apart = size(params, 'storm-workers-apart', 1) === 1 ? await startWorkersApart(h, ['agents', 'git']) : undefined;
     try {
       return await storm(h, params, boardIds, repos);
     } finally {

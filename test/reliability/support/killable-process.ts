@@ -1,13 +1,16 @@
 /**
  * Runs test/reliability/support/killable-worker.ts in a process of its own (env: OUIJA_KILLABLE_CONFIG,
  * OUIJA_KILL_PLAN, TEMPORAL_ADDRESS, OUIJA_TEST_WORKFLOW_BUNDLE) and resolves once it polls. Scenario 7 and the
- * worker-crash lifecycle test use it.
+ * worker-crash lifecycle test use it; `startWorkerProcess` runs it without targets, as a plain worker process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { OuijaConfig } from '../../../src/config';
+import type { QueueName } from '../../../workers/queues';
 import { sleep } from '../scenarios/send';
+import type { KillPlan } from './killable-worker';
 
 const WORKER_SCRIPT = path.resolve(__dirname, 'killable-worker.ts');
 
@@ -49,4 +52,19 @@ export async function stopKillableWorker(child: KillableWorker): Promise<void> {
     child.proc.kill('SIGKILL');
     await child.exited;
   }
+}
+
+/**
+ * A worker process that serves `queues` of the Ouija configured by `config` and is never killed (no targets): a
+ * production split (`ouija worker -q agents git`) for the storm scenario and the bench.
+ */
+export function startWorkerProcess(config: OuijaConfig, queues: QueueName[], temporalAddress: string): Promise<KillableWorker> {
+  const plan: KillPlan = { targets: [], killLog: '', remote: '', agentDelayMs: 0, armAt: 0 };
+  return startKillableWorker({
+    ...process.env,
+    TEMPORAL_ADDRESS: temporalAddress,
+    OUIJA_KILLABLE_CONFIG: JSON.stringify({ ...config, secrets: {} }),
+    OUIJA_KILL_PLAN: JSON.stringify(plan),
+    OUIJA_WORKER_QUEUES: queues.join(','),
+  });
 }

@@ -7,23 +7,16 @@
 import { TASK_QUEUES } from '../../../workflows/messages';
 import type { QueueName } from '../../../workers/queues';
 import type { Harness } from '../../support/ouija-harness';
-import { startKillableWorker, stopKillableWorker } from './killable-process';
+import { startWorkerProcess, stopKillableWorker } from './killable-process';
 
 export interface WorkersApart {
   pid: number;
   stop(): Promise<void>;
 }
 
-export async function startWorkersApart(h: Harness, queues: QueueName[], killLog: string): Promise<WorkersApart> {
+export async function startWorkersApart(h: Harness, queues: QueueName[]): Promise<WorkersApart> {
   const taskQueues = new Set<string>(queues.map((q) => TASK_QUEUES[q]));
   await Promise.all((h.ouija.workers?.workers ?? []).filter((w) => taskQueues.has(w.options.taskQueue)).map((w) => w.shutdown()));
-  const child = await startKillableWorker({
-    ...process.env,
-    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-    OUIJA_KILLABLE_CONFIG: JSON.stringify({ ...h.config, secrets: {} }),
-    // No kill targets: this worker just works.
-    OUIJA_KILL_PLAN: JSON.stringify({ targets: [], killLog, remote: h.remote, agentDelayMs: 0, armAt: 0 }),
-    OUIJA_WORKER_QUEUES: queues.join(','),
-  });
+  const child = await startWorkerProcess(h.config, queues, process.env.TEMPORAL_ADDRESS!);
   return { pid: child.proc.pid!, stop: () => stopKillableWorker(child) };
 }
