@@ -300,7 +300,7 @@ export const workerKill: Scenario = {
           scenario: '7 worker SIGKILL: agents finished',
           runs: n,
           expected: `1 finished agent per card, or a 2nd only after a kill within ${LOST_EXIT_WINDOW_MS} ms of the 1st's exit (before it was recorded)`,
-          observed: `${perCard.reduce((s, p) => s + p.agentsFinished, 0)} finished for ${n} cards: ${reruns} ran again, ${lost.length} exits lost to a kill ${lost.length ? `${Math.min(...lost.map((l) => l.killAfterMs))}–${Math.max(...lost.map((l) => l.killAfterMs))} ms after the agent's last line` : ''}; ${unexplained.length} unexplained`,
+          observed: `${perCard.reduce((s, p) => s + p.agentsFinished, 0)} finished for ${n} cards: ${reruns} ran again, ${lost.length} exits lost to a kill${lost.length ? ` ${Math.min(...lost.map((l) => l.killAfterMs))}–${Math.max(...lost.map((l) => l.killAfterMs))} ms after the agent's last line` : ''}; ${unexplained.length} unexplained`,
           pass: unexplained.length === 0,
           details: { lost, unexplained: unexplained.map((p) => ({ card: p.card, attempts: p.attempts, marker: p.marker })) },
         },
