@@ -220,7 +220,7 @@ async function runStep(deps: AgentActivityDeps, ctx: Context, effect: EffectOf<'
   keepStartHead(startHeadFile, startHead);
   lap('start_head');
 
-  // A Postgres outage is waited out (heartbeating what a retry needs), not charged to the agent's attempts.
+  // Every heartbeat carries the count of this step's real failures so far (failure-budget.ts).
   const failures = failuresSoFar(ctx);
   const startDetails = (): AgentHeartbeat => ({ startHead, lines: 0, last: '', turn: 0, tool: null, sessionId: carried?.sessionId ?? null, failures });
   attempt.latest = startDetails();
@@ -231,6 +231,7 @@ async function runStep(deps: AgentActivityDeps, ctx: Context, effect: EffectOf<'
     log.info({ step, agentRunId: earlier.runId, headSha: earlier.result.headSha }, 'the agent finished in an earlier attempt; reporting that run');
     return earlier.result;
   }
+  // A Postgres outage is waited out (heartbeating what a retry needs), not charged to the agent's attempts.
   const runId = await heartbeatDuring(ctx, startDetails, untilDatabaseAnswers('agent run start', () => startAgentRun(deps.db, {
     cardKey: card.key,
     workflowId: ctx.info.workflowExecution?.workflowId ?? '',
