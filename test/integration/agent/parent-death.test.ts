@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isGroupAlive } from '../../../src/plugins/agent/process-group';
+import { isGroupAlive, signalGroup } from '../../../src/plugins/agent/process-group';
 import { makeSandbox, readPid, type Sandbox } from './helpers';
 
 const PARENT = path.join(__dirname, 'fixtures', 'agent-parent.ts');
@@ -43,5 +43,7 @@ test('the agent process group is gone within a second of its worker being SIGKIL
     expect(Date.now() - started).toBeLessThan(1_000);
   } finally {
     if (parent.exitCode === null && parent.signalCode === null) parent.kill('SIGKILL');
+    // Whatever outlived its worker (the failure this test looks for) is not left running.
+    if (existsSync(sandbox.pidFile)) signalGroup(readPid(sandbox.pidFile), 'SIGKILL');
   }
 });
