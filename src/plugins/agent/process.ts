@@ -3,13 +3,13 @@
  * of that run is left: the agent leads its own process group, and every way out (exit, abort, silence,
  * a failing callback) ends with the whole group killed and waited for.
  */
-import { dieWithParent } from './parent-death';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { log } from '../../log';
 import { AgentCancelledError, AgentHungError } from './errors';
+import { dieWithParent } from './parent-death';
 import { clearPidFence, releasePidFence, writePidFence } from './pid-fence';
 import { signalGroup, waitForGroupExit } from './process-group';
 
