@@ -295,13 +295,14 @@ async function runStep(deps: AgentActivityDeps, ctx: Context, effect: EffectOf<'
     });
     lap('agent');
     // Durable before the work is judged: a worker that dies from here on leaves a run its retry can finish.
-    await untilDatabaseAnswers('agent exit', () => recordAgentExit(deps.db, runId, {
+    const exit = {
       exitCode: outcome.exitCode,
       summary: outcome.summary,
       tokensIn: outcome.tokens?.input ?? null,
       tokensOut: outcome.tokens?.output ?? null,
       costUsd: outcome.costUsd ?? null,
-    }), { log, heartbeat: () => ({ ...progress }) });
+    };
+    await untilDatabaseAnswers('agent exit', () => recordAgentExit(deps.db, runId, exit), { log, heartbeat: () => ({ ...progress }) });
     await events.close();
     lap('event_flush');
     const after = await deps.workspaces.commitAndInspect({ path: workspace.path, message: commitMessage(effect), baseSha: workspace.baseSha });
@@ -310,15 +311,10 @@ async function runStep(deps: AgentActivityDeps, ctx: Context, effect: EffectOf<'
       throw ApplicationFailure.retryable(`agent step ${step} ended without changing anything`, 'NoChangeError');
     }
     // Failing here would run the (successful) agent again: wait for Postgres instead.
-    await untilDatabaseAnswers('agent run finish', () => finishAgentRun(deps.db, runId, {
-      exitCode: outcome.exitCode,
-      outcome: 'succeeded',
-      summary: outcome.summary,
-      tokensIn: outcome.tokens?.input ?? null,
-      tokensOut: outcome.tokens?.output ?? null,
-      costUsd: outcome.costUsd ?? null,
-      headSha: after.headSha,
-    }), { log, heartbeat: () => ({ ...progress }) });
+    await untilDatabaseAnswers('agent run finish', () => finishAgentRun(deps.db, runId, { ...exit, outcome: 'succeeded', headSha: after.headSha }), {
+      log,
+      heartbeat: () => ({ ...progress }),
+    });
     lap('run_row_finish');
     const seconds = observeDuration({ outcome: 'succeeded' });
     log.info({ step, outcome: 'succeeded', seconds, commits: after.commits, headSha: after.headSha }, 'agent run finished');

@@ -83,21 +83,23 @@ export async function startAgentRun(db: Db, input: AgentRunStart): Promise<numbe
 export async function finishAgentRun(db: Db, id: number, end: AgentRunEnd): Promise<boolean> {
   const row = await db
     .updateTable('agent_runs')
-    .set((eb) => ({
-      ended_at: eb.fn<Date>('now'),
-      exit_code: end.exitCode,
-      outcome: end.outcome,
-      summary: end.summary ?? null,
-      tokens_in: end.tokensIn ?? null,
-      tokens_out: end.tokensOut ?? null,
-      cost_usd: end.costUsd ?? null,
-      head_sha: end.headSha ?? null,
-    }))
+    .set((eb) => ({ ...exitColumns(end), ended_at: eb.fn<Date>('now'), outcome: end.outcome, head_sha: end.headSha ?? null }))
     .where('id', '=', id)
     .where('ended_at', 'is', null)
     .returning('id')
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** How the agent process ended and what it cost, as columns (written at its exit and again at the run's end). */
+function exitColumns(exit: Omit<AgentRunEnd, 'outcome' | 'headSha'>) {
+  return {
+    exit_code: exit.exitCode,
+    summary: exit.summary ?? null,
+    tokens_in: exit.tokensIn ?? null,
+    tokens_out: exit.tokensOut ?? null,
+    cost_usd: exit.costUsd ?? null,
+  };
 }
 
 /**
@@ -108,13 +110,7 @@ export async function finishAgentRun(db: Db, id: number, end: AgentRunEnd): Prom
 export async function recordAgentExit(db: Db, id: number, exit: Omit<AgentRunEnd, 'outcome' | 'headSha'>): Promise<boolean> {
   const row = await db
     .updateTable('agent_runs')
-    .set({
-      exit_code: exit.exitCode,
-      summary: exit.summary ?? null,
-      tokens_in: exit.tokensIn ?? null,
-      tokens_out: exit.tokensOut ?? null,
-      cost_usd: exit.costUsd ?? null,
-    })
+    .set(exitColumns(exit))
     .where('id', '=', id)
     .where('ended_at', 'is', null)
     .returning('id')
