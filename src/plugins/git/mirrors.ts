@@ -4,7 +4,8 @@
  * own branches (refs/heads/ouija/...) never collide with what the remote has.
  *
  * `git init --bare` + fetch instead of `git clone --bare`: a bare clone copies the remote's branches into
- * refs/heads/*, exactly where worktree branches live. The default branch is read with `ls-remote --symref`.
+ * refs/heads/*, exactly where worktree branches live. A prepare asks the remote for the default branch and the
+ * card's branch only (`lsRemoteBranches`) and fetches just those that moved (`Mirror.track`).
  *
  * Operations on one mirror are serialised by an in-process mutex. Left alone for now: two worker processes
  * sharing one root would need a file lock as well.
@@ -19,7 +20,6 @@ import { KeyedMutex } from './keyed-mutex';
 import type { Remote } from './remotes';
 
 const TRACKING_PREFIX = 'refs/remotes/origin/';
-const FETCH_REFSPEC = `+refs/heads/*:${TRACKING_PREFIX}*`;
 
 /** Module-wide, so every cache object in this process shares the locks of a mirror path. */
 const locks = new KeyedMutex();
@@ -31,8 +31,22 @@ export class Mirror {
     readonly git: SimpleGit,
   ) {}
 
-  async fetch(): Promise<void> {
-    await this.git.raw(['fetch', '--prune', '--no-tags', '--', this.remote.url, FETCH_REFSPEC]);
+  /**
+   * Brings the tracking refs of the advertised branches to what the remote advertised (`lsRemoteBranches`):
+   * fetches only the branches that moved, in one process, and forgets those the remote no longer has. Returns
+   * their tips as `trackingShas` does. Only these refs: a fetch of every branch costs time in proportion to the
+   * remote's branch count (one per card Ouija ever pushed), and it runs under the mirror's lock.
+   */
+  async track(advertised: ReadonlyMap<string, string | null>): Promise<Map<string, string | null>> {
+    const branches = [...advertised.keys()];
+    const known = await this.trackingShas(branches);
+    const moved = branches.filter((branch) => advertised.get(branch) !== null && known.get(branch) !== advertised.get(branch));
+    const gone = branches.filter((branch) => advertised.get(branch) === null && known.get(branch) !== null);
+    if (moved.length > 0) {
+      await this.git.raw(['fetch', '--no-tags', '--', this.remote.url, ...moved.map((branch) => `+refs/heads/${branch}:${TRACKING_PREFIX}${branch}`)]);
+    }
+    for (const branch of gone) await this.git.raw(['update-ref', '-d', `${TRACKING_PREFIX}${branch}`]);
+    return moved.length + gone.length > 0 ? this.trackingShas(branches) : known;
   }
 
   /** The commit the remote's `branch` pointed at when last fetched or pushed; null if it has none. */
@@ -52,15 +66,39 @@ export class Mirror {
   async setTrackingSha(branch: string, sha: string): Promise<void> {
     await this.git.raw(['update-ref', `${TRACKING_PREFIX}${branch}`, sha]);
   }
+}
 
-  /** The branch the remote's HEAD points at. */
-  async defaultBranch(): Promise<string> {
-    const out = await this.git.raw(['ls-remote', '--symref', '--', this.remote.url, 'HEAD']);
-    const name = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out)?.[1];
-    if (!name) throw new Error(`remote ${this.remote.url} has no default branch; set baseBranch on the card`);
-    assertSafeBaseBranch(name);
-    return name;
+/** What the remote has now: the branch its HEAD names (when asked for) and the tip of each named branch. */
+export interface RemoteBranches {
+  /** Null when not asked for or when the remote's HEAD names no branch. */
+  defaultBranch: string | null;
+  /** Every branch asked for (and the default branch): its tip, or null when the remote has no such branch. */
+  tips: Map<string, string | null>;
+}
+
+/**
+ * One `ls-remote` for the named branches and, with `withDefault`, the branch the remote's HEAD points at. The
+ * remote still lists every branch it has (ls-remote matches names by their tail, so git cannot ask the server to
+ * filter), but nothing is fetched or written here: callers run it outside the mirror's lock.
+ */
+export async function lsRemoteBranches(git: SimpleGit, url: string, branches: readonly string[], withDefault: boolean): Promise<RemoteBranches> {
+  const refs = branches.map((branch) => `refs/heads/${branch}`);
+  const out = await git.raw(['ls-remote', ...(withDefault ? ['--symref'] : []), '--', url, ...(withDefault ? ['HEAD'] : []), ...refs]);
+  const advertised = new Map<string, string>();
+  let defaultBranch: string | null = null;
+  for (const line of out.split('\n')) {
+    const symref = /^ref: refs\/heads\/(\S+)\tHEAD$/.exec(line);
+    if (symref) defaultBranch = symref[1]!;
+    else {
+      const [sha, name] = line.split('\t');
+      if (sha && name) advertised.set(name, sha);
+    }
   }
+  if (defaultBranch !== null) assertSafeBaseBranch(defaultBranch);
+  const tips = new Map(branches.map((branch) => [branch, advertised.get(`refs/heads/${branch}`) ?? null]));
+  // HEAD's own line carries the default branch's tip (it was not asked for by name).
+  if (defaultBranch !== null && !tips.has(defaultBranch)) tips.set(defaultBranch, advertised.get('HEAD') ?? null);
+  return { defaultBranch, tips };
 }
 
 export class MirrorCache {

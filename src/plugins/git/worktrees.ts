@@ -15,7 +15,7 @@ import { log } from '../../log';
 import { assertSafeRepositoryConfig } from './config-guard';
 import { BranchDivergedError, GitCommandError, LeaseRejectedError, MergeConflictError, UnsafeGitInputError } from './errors';
 import { assertSafeBaseBranch, assertSafeBranch, assertSha, commitsAt, gitTest, revParse } from './hardened-git';
-import { type Mirror, MirrorCache } from './mirrors';
+import { lsRemoteBranches, type Mirror, MirrorCache } from './mirrors';
 import { parseRemote } from './remotes';
 
 export interface PrepareInput {
@@ -93,10 +93,13 @@ class GitWorkspaces implements Workspaces {
     if (baseBranch !== undefined) assertSafeBaseBranch(baseBranch);
     const remote = parseRemote(repo);
     const worktree = this.worktreePath(cardKey);
+    // Before taking the mirror's lock: it only reads the remote, and on a real network it is most of the wait.
+    const remoteNow = await lsRemoteBranches(this.mirrors.gitIn(this.root), remote.url, baseBranch === undefined ? [branch] : [branch, baseBranch], baseBranch === undefined);
+    const base = baseBranch ?? remoteNow.defaultBranch;
+    if (!base) throw new Error(`remote ${remote.url} has no default branch; set baseBranch on the card`);
     return this.mirrors.withMirror(remote, async (mirror) => {
-      // The remote's default branch is asked for while the fetch runs: both only read the remote.
-      const [, base] = await Promise.all([mirror.fetch(), baseBranch ?? mirror.defaultBranch()]);
-      const tips = await mirror.trackingShas([branch, base]);
+      // At least as new as the remote was when this prepare began (see Mirror.track).
+      const tips = await mirror.track(remoteNow.tips);
       const remoteSha = tips.get(branch) ?? null;
       const baseTip = tips.get(base) ?? null;
       if (!baseTip) throw new Error(`base branch ${base} not found on ${remote.url}`);
@@ -253,13 +256,8 @@ class GitWorkspaces implements Workspaces {
   async remoteBranchSha({ repo, branch, secretConfig }: { repo: string; branch: string; secretConfig?: SecretGitConfig }): Promise<string | null> {
     assertSafeBranch(branch);
     const remote = parseRemote(repo);
-    const ref = `refs/heads/${branch}`;
-    const out = await this.mirrors.gitIn(this.root, secretConfig).raw(['ls-remote', '--', remote.url, ref]);
-    for (const line of out.split('\n')) {
-      const [sha, name] = line.split('\t');
-      if (name === ref && sha) return sha;
-    }
-    return null;
+    const { tips } = await lsRemoteBranches(this.mirrors.gitIn(this.root, secretConfig), remote.url, [branch], false);
+    return tips.get(branch) ?? null;
   }
 
   /** `<root>/worktrees/<slug>-<hash>`: readable, and distinct even for keys that slug alike. */

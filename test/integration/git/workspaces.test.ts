@@ -16,6 +16,7 @@ import {
   UnsafeRepositoryConfigError,
   type Workspaces,
 } from '../../../src/plugins/git';
+import { gitCommandDuration } from '../../../src/plugins/git/hardened-git';
 
 /** Plain git, as a person or an agent would run it (no hardening, hooks enabled). */
 function git(cwd: string, ...args: string[]): string {
@@ -57,6 +58,9 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const mirrorPath = (): string => path.join(root, 'mirrors', `${parseRemote(remote).fingerprint}.git`);
+/** How many `git <command>` processes Ouija's hardened git has run in this test file so far. */
+const gitRuns = async (command: string): Promise<number> =>
+  ((await gitCommandDuration.get()).values.find((v) => v.metricName === 'ouija_git_command_duration_seconds_count' && v.labels.command === command && v.labels.ok === 'true')?.value ?? 0) as number;
 const remoteSha = (branch: string): string | null => {
   const line = git(dir, 'ls-remote', remote, `refs/heads/${branch}`);
   return line ? (line.split('\t')[0] as string) : null;
@@ -135,6 +139,54 @@ describe('prepare', () => {
     expect(wsA.path).not.toBe(wsB.path);
     expect(git(wsA.path, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${a.branch}`);
     expect(git(wsB.path, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${b.branch}`);
+  });
+
+  it("fetches the card's branch and the base only, not the remote's other branches", async () => {
+    const unrelated = pushFromElsewhere('someone/else', 'else.txt');
+    const { key, branch } = card('c1');
+
+    await workspaces.prepare({ cardKey: key, repo: remote, branch });
+
+    expect(git(mirrorPath(), 'for-each-ref', '--format=%(refname)', 'refs/remotes/')).toBe('refs/remotes/origin/main');
+    expect(() => git(mirrorPath(), 'cat-file', '-e', unrelated)).toThrow(); // nor its commits
+  });
+
+  it('runs no fetch when the remote has not moved since the last prepare', async () => {
+    const [a, b] = [card('c1'), card('c2')];
+    await workspaces.prepare({ cardKey: a.key, repo: remote, branch: a.branch });
+    const fetchesBefore = await gitRuns('fetch');
+
+    const ws = await workspaces.prepare({ cardKey: b.key, repo: remote, branch: b.branch });
+
+    expect(await gitRuns('fetch')).toBe(fetchesBefore);
+    expect(ws.baseSha).toBe(mainSha);
+  });
+
+  it('starts the next card from the base branch as it is now, after someone pushed to it', async () => {
+    const [a, b] = [card('c1'), card('c2')];
+    await workspaces.prepare({ cardKey: a.key, repo: remote, branch: a.branch });
+    const newMain = pushFromElsewhere('main', 'later.txt');
+
+    const ws = await workspaces.prepare({ cardKey: b.key, repo: remote, branch: b.branch });
+
+    expect(ws.baseSha).toBe(newMain);
+    expect(git(ws.path, 'rev-parse', 'HEAD')).toBe(newMain);
+    expect(git(mirrorPath(), 'rev-parse', 'refs/remotes/origin/main')).toBe(newMain);
+  });
+
+  it('forgets a remote branch that was deleted: the card starts again from the base', async () => {
+    const { key, branch } = card('c1');
+    const theirs = pushFromElsewhere(branch, 'review-fix.txt');
+    const first = await workspaces.prepare({ cardKey: key, repo: remote, branch });
+    expect(first.remoteSha).toBe(theirs);
+    await workspaces.cleanup({ cardKey: key, path: first.path });
+    git(remote, 'update-ref', '-d', `refs/heads/${branch}`);
+
+    const again = await workspaces.prepare({ cardKey: key, repo: remote, branch });
+
+    expect(again.remoteSha).toBeNull();
+    expect(git(again.path, 'rev-parse', 'HEAD')).toBe(mainSha);
+    expect(git(mirrorPath(), 'for-each-ref', `refs/remotes/origin/${branch}`)).toBe('');
   });
 
   it.each([
