@@ -133,7 +133,7 @@ export async function main(argv: string[]): Promise<void> {
         const r: Record<string, Awaited<ReturnType<typeof scale>>> = {};
         const pids = { temporal: services.temporalPid, redis: services.redisPid };
         resetOuijaMetrics();
-        for (const impl of all) r[impl.name] = await scale(impl, options.scaleCards, options.scaleConcurrency, pids);
+        for (const impl of all) r[impl.name] = await scale(impl, timeline, options.scaleCards, options.scaleConcurrency, pids);
         const ouijaTime = await ouijaBreakdown();
         say(`5 ouija git per card: ${describe(ouijaTime.git, options.scaleCards)}`);
         results.scale = { ...r, ouijaTime };

@@ -5,6 +5,7 @@
  */
 import type { Histogram } from 'prom-client';
 import { agentActivityPhase } from '../activities/phase-clock';
+import { getSdkMetricsUrl } from '../src/metrics';
 import { gitCommandDuration } from '../src/plugins/git/hardened-git';
 
 export interface Breakdown {
@@ -40,4 +41,22 @@ export function describe(b: Breakdown, cards: number): string {
   return Object.entries(b)
     .map(([k, e]) => `${k} ×${Math.round((e.count / cards) * 10) / 10}/card ${Math.round(e.totalMs / cards)} ms (mean ${e.meanMs})`)
     .join('; ');
+}
+
+/**
+ * Workflow-worker counters of one namespace from the Temporal SDK's Prometheus exporter in this process
+ * (the bare-Temporal worker shares the exporter, under its own namespace): sticky-cache hits and misses (a miss
+ * replays the workflow's whole history), forced evictions, replays, and the workflow tasks' count and time.
+ */
+export async function workflowWorkerCounters(namespace: string): Promise<Record<string, number>> {
+  const url = getSdkMetricsUrl();
+  if (!url) return {};
+  const text = await (await fetch(url)).text();
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^temporal_(sticky_cache_\w+|workflow_task_(?:replay|execution)_latency\w*_(?:sum|count))\{([^}]*)\} (\S+)$/.exec(line);
+    if (!m || !m[2]!.includes(`namespace="${namespace}"`)) continue;
+    out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[3]);
+  }
+  return out;
 }

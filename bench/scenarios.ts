@@ -245,12 +245,34 @@ function requestPath(d: SignedDelivery): string {
   return `${url.pathname}${url.search}`;
 }
 
+/** How many of the times (ms since the start) fall in each minute: [minute 1, minute 2, ...]. */
+function perMinute(msSinceStart: number[]): number[] {
+  const out: number[] = [];
+  for (const ms of msSinceStart) {
+    const minute = Math.floor(ms / 60_000);
+    while (out.length <= minute) out.push(0);
+    out[minute]! += 1;
+  }
+  return out;
+}
+
 /** 5. N cards in flight at once with instant agents: completion time and memory. */
-export async function scale(impl: BenchImpl, n: number, concurrency: number, pids: { temporal: number | null; redis: number }) {
+export async function scale(impl: BenchImpl, timeline: Timeline, n: number, concurrency: number, pids: { temporal: number | null; redis: number }) {
   const keys = await impl.newCards(Array.from({ length: n }, () => single(0)));
   const rssAtStart = process.memoryUsage().rss;
   let peakRss = rssAtStart;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+  const ours = new Set(keys);
+  // Once a minute: how many agents have started, and Ouija's workflow-worker counters (where a slowdown comes from).
+  const progress: Array<{ atS: number; agentsStarted: number; cpuSeconds: ReturnType<typeof cpu>; workflowWorker?: Record<string, number> }> = [];
+  const probe = async () => {
+    const workflowWorker = await impl.workflowWorkerCounters?.().catch(() => undefined);
+    const sample = { atS: Math.round((Date.now() - started) / 1000), agentsStarted: timeline.spans(impl.name).filter((span) => ours.has(span.card)).length, cpuSeconds: cpu(), ...(workflowWorker ? { workflowWorker } : {}) };
+    progress.push(sample);
+    // Also on stderr: a run that times out still shows how far it got and how fast.
+    console.error(`[bench] 5 ${impl.name} +${sample.atS} s: ${sample.agentsStarted}/${n} agents started${workflowWorker ? ` ${JSON.stringify(workflowWorker)}` : ''}`);
+  };
+  const prober = setInterval(() => void probe(), 60_000);
   // CPU while this implementation runs alone: the bench process (its workers, webhook server and probes),
   // the Temporal server, Redis and Postgres (postmaster, live backends and the ones that exited).
   const pgPort = Number(new URL(process.env.OUIJA_TEST_DATABASE_URL ?? 'postgres://x:1/').port);
@@ -258,9 +280,11 @@ export async function scale(impl: BenchImpl, n: number, concurrency: number, pid
   const cpu = () => ({ bench: process.cpuUsage(), temporal: cpuSeconds(pids.temporal), redis: cpuSeconds(pids.redis), postgres: postgresCpu() });
   const cpuBefore = cpu();
   const started = Date.now();
+  await probe();
   try {
     await fire(impl, keys, concurrency);
-    const done = await impl.published(keys, 30 * 60_000);
+    // 30 minutes, or 0.6 s per card beyond that (5,000 cards: 50 minutes).
+    const done = await impl.published(keys, Math.max(30 * 60_000, n * 600));
     const completionMs = Math.max(...done.values()) - started;
     const cpuAfter = cpu();
     const delta = (a: number | null, b: number | null) => (a === null || b === null ? null : Math.round((b - a) * 10) / 10);
@@ -279,8 +303,11 @@ export async function scale(impl: BenchImpl, n: number, concurrency: number, pid
       },
       temporalServerRssMiB: rssMiB(pids.temporal),
       redisRssMiB: rssMiB(pids.redis),
+      completedPerMinute: perMinute([...done.values()].map((t) => t - started)),
+      progress,
     };
   } finally {
     clearInterval(sampler);
+    clearInterval(prober);
   }
 }

@@ -7,13 +7,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { workflowIdForCard } from '../../src/core/cards';
-import { listReviewRequests } from '../../src/db';
 import type { OuijaConfig } from '../../src/config';
 import { log } from '../../src/log';
 import { stateQuery } from '../../workflows/messages';
 import { isolatedOuija } from '../../test/support/isolated-ouija';
 import { startWorkerProcess, stopKillableWorker } from '../../test/reliability/support/killable-process';
 import { startOuija } from '../../workers/all-in-one';
+import { workflowWorkerCounters } from '../ouija-metrics';
 import { SLEEPER } from '../timeline';
 import { activityTimings, publishCompletedAt } from './history';
 import { signedPost, until, type BenchImpl, type CardSpec } from './types';
@@ -33,7 +33,7 @@ export interface OuijaBenchOptions {
 }
 
 export async function startOuijaBench(opts: OuijaBenchOptions): Promise<BenchImpl> {
-  const { config, remote, database, workDir } = await isolatedOuija({
+  const { config, namespace, remote, database, workDir } = await isolatedOuija({
     address: opts.address,
     prefix: 'bench-ouija',
     builtinWebhookSecret: SECRET,
@@ -93,11 +93,19 @@ export async function startOuijaBench(opts: OuijaBenchOptions): Promise<BenchImp
       // Polled in Postgres (the publish activity opens the card's review request there), not by querying every
       // pending workflow every 200 ms: at 1,000 cards those queries were most of the worker's load. A card with a
       // review request is then read once from its history; pending cards are checked for failure now and then.
+      // Only the requests opened since the last round are read: listing all of them every 200 ms costs in
+      // proportion to N, in the process that also runs Ouija's workflow worker.
       const out = new Map<string, number>();
       const pending = new Set(cards);
+      const open = new Set<string>();
+      let lastId = 0;
       let round = 0;
       await until('Ouija cards in review', timeoutMs, async () => {
-        const open = new Set((await listReviewRequests(database.db)).map((r) => r.cardKey));
+        const opened = await database.db.selectFrom('review_requests').select(['id', 'card_key']).where('id', '>', lastId).orderBy('id').execute();
+        for (const row of opened) {
+          open.add(row.card_key);
+          lastId = Math.max(lastId, Number(row.id));
+        }
         for (const card of [...pending].filter((c) => open.has(c))) {
           const at = await publishCompletedAt(handle(card)).catch(() => null); // not closed yet: next round
           if (at !== null) {
@@ -123,6 +131,7 @@ export async function startOuijaBench(opts: OuijaBenchOptions): Promise<BenchImp
       return out;
     },
     activities: (card) => activityTimings(handle(card)),
+    workflowWorkerCounters: () => workflowWorkerCounters(namespace),
     async stop() {
       if (apart) await stopKillableWorker(apart);
       await ouija.stop();

@@ -32,6 +32,8 @@ export interface BenchImpl {
   published(cards: string[], timeoutMs?: number): Promise<Map<string, number>>;
   /** Temporal implementations: the card's activities as its history shows them (where the time went). */
   activities?(card: string): Promise<ActivityTiming[]>;
+  /** Ouija: its workflow worker's counters from the SDK (sticky cache, replays, workflow tasks), for scenario 5. */
+  workflowWorkerCounters?(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
