@@ -131,6 +131,12 @@ const fileSchema = z.object({
   webhooks: z.object({ maxBodyBytes: z.number().int().positive().default(25 * 1024 * 1024) }).default({ maxBodyBytes: 25 * 1024 * 1024 }),
   /** How often to compare the built-in board with the workflows (a card moved without its event); 0 = never. */
   reconcileIntervalMs: z.number().int().min(0).default(60_000),
+  /**
+   * Card workflows the workflow worker keeps in memory (the SDK's `maxCachedWorkflows`; unset: the SDK's default,
+   * about 600 per GiB of heap). A card evicted while it waits (for a workspace, an agent slot) replays its whole
+   * history at its next step: set this above the cards in flight at once. See docs/PERFORMANCE.md.
+   */
+  workers: z.strictObject({ maxCachedWorkflows: z.number().int().min(2).optional() }).default({}),
 });
 
 export type GithubSettings = z.infer<typeof githubSchema>;

@@ -96,6 +96,7 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
         namespace: config.temporal.namespace,
         queues,
         maxConcurrentAgents: config.agent.maxConcurrent,
+        maxCachedWorkflows: config.workers.maxCachedWorkflows,
         workflowBundle: options.workflowBundle,
         log,
         activities: {

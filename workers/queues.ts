@@ -28,6 +28,8 @@ export interface StartWorkersOptions {
   activities: QueueActivities;
   /** Concurrent agent processes this worker runs at most (across workers: sum of these, see docs). */
   maxConcurrentAgents: number;
+  /** The workflow worker's cache size (config `workers.maxCachedWorkflows`); undefined: the SDK's default. */
+  maxCachedWorkflows?: number;
   /** A prebuilt workflow bundle (tests build one once); default: bundle `workflows/` at start. */
   workflowBundle?: { codePath: string };
   log: Logger;
@@ -130,11 +132,28 @@ export function withCardContext(meta: LogMetadata | undefined): LogMetadata {
 
 export async function startWorkers(options: StartWorkersOptions): Promise<RunningWorkers> {
   installRuntime(options.log);
+  const perQueue = workerOptionsPerQueue(options);
+  const workers = await Promise.all(options.queues.map((q) => Worker.create(perQueue[q]())));
+  const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  options.log.info({ queues: options.queues }, 'workers running');
+  return {
+    workers,
+    done,
+    async shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await done;
+    },
+  };
+}
+
+/** The Temporal worker options of each task queue's worker. */
+export function workerOptionsPerQueue(options: StartWorkersOptions): Record<QueueName, () => WorkerOptions> {
   const base = { connection: options.connection, namespace: options.namespace, shutdownGraceTime: '10s' };
-  const perQueue: Record<QueueName, () => WorkerOptions> = {
+  return {
     workflows: () => ({
       ...base,
       taskQueue: TASK_QUEUES.workflows,
+      ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
       ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     }),
     agents: () => ({
@@ -149,16 +168,5 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
     git: () => ({ ...base, taskQueue: TASK_QUEUES.git, activities: options.activities.git }),
     board: () => ({ ...base, taskQueue: TASK_QUEUES.board, activities: options.activities.board }),
     notify: () => ({ ...base, taskQueue: TASK_QUEUES.notify, activities: options.activities.notify }),
-  };
-  const workers = await Promise.all(options.queues.map((q) => Worker.create(perQueue[q]())));
-  const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
-  options.log.info({ queues: options.queues }, 'workers running');
-  return {
-    workers,
-    done,
-    async shutdown() {
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      await done;
-    },
   };
 }
