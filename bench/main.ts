@@ -31,6 +31,10 @@ const DEFAULTS = {
   ouijaWorkersApart: 0,
   scaleCards: 100,
   scaleConcurrency: 20,
+  /** Comma-separated subset of the implementations scenario 5 runs. */
+  scaleImpls: 'ouija,bare-temporal,bullmq',
+  /** Ouija's `workers.maxCachedWorkflows`; 0: the SDK's default (about 600 per GiB of heap). */
+  ouijaMaxCachedWorkflows: 0,
   replayHistories: 1000,
   agentConcurrency: 8,
   /** Comma-separated subset of 1..6. */
@@ -88,7 +92,7 @@ export async function main(argv: string[]): Promise<void> {
     const bundlePath = path.join(workDir, 'workflow-bundle.js');
     fs.writeFileSync(bundlePath, bundle.code);
     const common = { timeline: timeline.file, agentConcurrency: options.agentConcurrency };
-    const ouijaCommon = { ...common, address: services.temporalAddress, workflowBundlePath: bundlePath, workersApart: options.ouijaWorkersApart === 1 };
+    const ouijaCommon = { ...common, address: services.temporalAddress, workflowBundlePath: bundlePath, workersApart: options.ouijaWorkersApart === 1, maxCachedWorkflows: options.ouijaMaxCachedWorkflows || undefined };
     // Apart, the git and agent-phase histograms live in the worker process: the per-card breakdown is empty.
     if (ouijaCommon.workersApart) say('ouija: agents and git queues in a worker process of their own');
     const bare = await startBareTemporal({ address: services.temporalAddress, ...common });
@@ -133,7 +137,8 @@ export async function main(argv: string[]): Promise<void> {
         const r: Record<string, Awaited<ReturnType<typeof scale>>> = {};
         const pids = { temporal: services.temporalPid, redis: services.redisPid };
         resetOuijaMetrics();
-        for (const impl of all) r[impl.name] = await scale(impl, timeline, options.scaleCards, options.scaleConcurrency, pids);
+        const chosen = options.scaleImpls.split(',');
+        for (const impl of all.filter((i) => chosen.includes(i.name))) r[impl.name] = await scale(impl, timeline, options.scaleCards, options.scaleConcurrency, pids);
         const ouijaTime = await ouijaBreakdown();
         say(`5 ouija git per card: ${describe(ouijaTime.git, options.scaleCards)}`);
         results.scale = { ...r, ouijaTime };

@@ -30,6 +30,8 @@ export interface OuijaBenchOptions {
   workflowBundlePath: string;
   /** The agents and git queues in a worker process of their own; this process keeps HTTP, workflows, board, notify. */
   workersApart: boolean;
+  /** `workers.maxCachedWorkflows` (undefined: the SDK's default). */
+  maxCachedWorkflows?: number;
 }
 
 export async function startOuijaBench(opts: OuijaBenchOptions): Promise<BenchImpl> {
@@ -46,6 +48,7 @@ export async function startOuijaBench(opts: OuijaBenchOptions): Promise<BenchImp
         env: { BENCH_TIMELINE: opts.timeline, BENCH_IMPL: 'ouija' },
         maxConcurrent: opts.agentConcurrency,
       },
+      ...(opts.maxCachedWorkflows !== undefined ? { workers: { maxCachedWorkflows: opts.maxCachedWorkflows } } : {}),
     },
   });
   // Card IDs restart in each instance's fresh database: a board of its own keeps card keys (and so the
@@ -93,15 +96,16 @@ export async function startOuijaBench(opts: OuijaBenchOptions): Promise<BenchImp
       // Polled in Postgres (the publish activity opens the card's review request there), not by querying every
       // pending workflow every 200 ms: at 1,000 cards those queries were most of the worker's load. A card with a
       // review request is then read once from its history; pending cards are checked for failure now and then.
-      // Only the requests opened since the last round are read: listing all of them every 200 ms costs in
-      // proportion to N, in the process that also runs Ouija's workflow worker.
+      // Only the latest requests are read: listing all of them every 200 ms costs in proportion to N, in the
+      // process that also runs Ouija's workflow worker. The window reaches back 1,000 ids because ids are taken
+      // at insert, not at commit: a row with a smaller id can become visible after a larger one.
       const out = new Map<string, number>();
       const pending = new Set(cards);
       const open = new Set<string>();
       let lastId = 0;
       let round = 0;
       await until('Ouija cards in review', timeoutMs, async () => {
-        const opened = await database.db.selectFrom('review_requests').select(['id', 'card_key']).where('id', '>', lastId).orderBy('id').execute();
+        const opened = await database.db.selectFrom('review_requests').select(['id', 'card_key']).where('id', '>', lastId - 1000).orderBy('id').execute();
         for (const row of opened) {
           open.add(row.card_key);
           lastId = Math.max(lastId, Number(row.id));
