@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<void> {
     const subcommands = ['ls-remote', 'worktree add', 'fetch', 'push'];
     console.log(
       table(
-        ['cards open', 'prepare ms', 'commit ms', 'push ms', ...subcommands.map((c) => `${c} ms`)],
+        ['cards open', 'prepare ms', 'commit ms', 'push ms', ...subcommands.map((c) => `git ${c} ms`)],
         rows.map((r) => [r.cards, r.prepareMs, r.commitMs, r.pushMs, ...subcommands.map((c) => r.git[c]?.meanMs ?? '-')].map(String)),
       ),
     );

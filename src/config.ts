@@ -134,7 +134,7 @@ const fileSchema = z.object({
   /**
    * Card workflows the workflow worker keeps in memory (the SDK's `maxCachedWorkflows`; unset: the SDK's default,
    * about 600 per GiB of heap). A card evicted while it waits (for a workspace, an agent slot) replays its whole
-   * history at its next step: set this above the cards in flight at once. See docs/PERFORMANCE.md.
+   * history at its next step: raise it when more cards than that wait at once. See docs/PERFORMANCE.md.
    */
   workers: z.strictObject({ maxCachedWorkflows: z.number().int().min(2).optional() }).default({}),
 });
