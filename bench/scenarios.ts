@@ -3,6 +3,7 @@
  * (so background noise on this shared machine falls on all of them alike), and returns raw samples in ms.
  */
 import autocannon from 'autocannon';
+import { pool } from '../test/reliability/scenarios/send';
 import { deliver, type BenchImpl, type CardSpec, type Delivery, type SignedDelivery } from './impl/types';
 import { cpuSeconds, postgresPids, rssMiB } from './services';
 import type { Timeline } from './timeline';
@@ -114,10 +115,7 @@ export async function parallelGroup(impls: BenchImpl[], timeline: Timeline, roun
 
 /** Sends one delivery per card with at most `concurrency` in flight. */
 async function fire(impl: BenchImpl, cards: string[], concurrency: number): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < cards.length) await deliver(impl, cards[next++]!, deliveryId());
-  }));
+  await pool(cards, concurrency, (card) => deliver(impl, card, deliveryId()));
 }
 
 export interface IngestOptions {

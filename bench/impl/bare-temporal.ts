@@ -5,6 +5,7 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { ensureNamespace, waitForNamespace } from '../../src/temporal/namespace';
+import { pool } from '../../test/reliability/scenarios/send';
 import { createBareActivities } from './bare-activities';
 import { BARE_AGENT_QUEUE, BARE_NAMESPACE, BARE_QUEUE } from './bare-queues';
 import { activityTimings, publishCompletedAt } from './history';
@@ -52,16 +53,12 @@ export async function startBareTemporal(opts: { address: string; timeline: strin
     async published(cards) {
       // At most 20 waits at once, in start order: with one long poll per card at once, N=5,000 ended in an
       // uncaught "Channel has been shut down" from a retried client call (16:08 run).
-      const out = new Map<string, number>();
-      let next = 0;
-      await Promise.all(Array.from({ length: Math.min(20, cards.length) }, async () => {
-        while (next < cards.length) {
-          const handle = client.workflow.getHandle(cards[next++]!);
-          await handle.result();
-          out.set(handle.workflowId, await publishCompletedAt(handle));
-        }
-      }));
-      return out;
+      const times = await pool(cards, 20, async (card) => {
+        const handle = client.workflow.getHandle(card);
+        await handle.result();
+        return [card, await publishCompletedAt(handle)] as const;
+      });
+      return new Map(times);
     },
     activities: (card) => activityTimings(client.workflow.getHandle(card)),
     async stop() {
