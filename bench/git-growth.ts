@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createBareRemote } from '../src/cli/local-repo';
 import { createWorkspaces } from '../src/plugins/git';
 import { gitCommandDuration } from '../src/plugins/git/hardened-git';
 import { describe as perCard, ouijaBreakdown } from './ouija-metrics';
@@ -26,25 +27,11 @@ function parseArgs(argv: string[]): typeof DEFAULTS {
   return options;
 }
 
-/** A bare remote with one commit on main, as a colleague would have pushed it. */
-function seedRemote(dir: string): string {
-  const remote = path.join(dir, 'remote.git');
-  const seed = path.join(dir, 'seed');
-  const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=Seed', '-c', 'user.email=seed@localhost', ...args], { cwd, stdio: 'ignore' });
-  fs.mkdirSync(seed);
-  git(seed, 'init', '--quiet', '--initial-branch=main');
-  fs.writeFileSync(path.join(seed, 'README.md'), 'seed\n');
-  git(seed, 'add', 'README.md');
-  git(seed, 'commit', '--quiet', '-m', 'seed');
-  git(dir, 'clone', '--quiet', '--bare', seed, remote);
-  return remote;
-}
-
 async function main(argv: string[]): Promise<void> {
   const options = parseArgs(argv);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ouija-git-growth-'));
   try {
-    const remote = seedRemote(dir);
+    const remote = await createBareRemote(dir);
     const workspaces = createWorkspaces({ root: path.join(dir, 'root') });
     const rows: Array<{ cards: number; prepareMs: number; commitMs: number; pushMs: number; git: Awaited<ReturnType<typeof ouijaBreakdown>>['git'] }> = [];
     const spent = { prepare: 0, commit: 0, push: 0 };
