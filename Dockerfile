@@ -41,7 +41,7 @@ RUN apt-get update \
 # suite runs them; test/integration/deploy/dockerfile.test.ts keeps the two equal). Installed globally: claude,
 # codex and gemini on PATH, without the rest of the dev dependencies. Claude Code's postinstall puts its native
 # binary in place, so its scripts are allowed by name (npm 11 asks for that); the Gemini CLI's optional native
-# modules need a compiler this image does not have and are left out. Aider is a PyPI package: not in this image.
+# modules (node-pty, keytar) are not built here: it has the prebuilt @lydell/node-pty. Aider (PyPI) is not included.
 RUN npm install -g --no-audit --no-fund --allow-scripts=@anthropic-ai/claude-code \
     @anthropic-ai/claude-code@2.1.328 \
     @openai/codex@0.171.0 \

@@ -72,7 +72,10 @@ test('Postgres: the official image at a pinned major, with a health check the ot
   const image = service('postgres').image ?? '';
   expect(image).toMatch(/^postgres:\d+(-[a-z]+)?$/);
   expect(service('postgres-init').image).toBe(image);
-  expect(healthcheckArgv('postgres')).toContain('pg_isready');
+  const probe = healthcheckArgv('postgres');
+  expect(probe).toContain('pg_isready');
+  // Over TCP, as its clients connect: a socket probe passes during initdb's temporary, socket-only server.
+  expect(probe[probe.indexOf('-h') + 1]).toMatch(/^(127\.0\.0\.1|localhost)$/);
   expect(mounts(service('postgres'))).toContainEqual(expect.objectContaining({ target: '/var/lib/postgresql/data', named: true }));
 });
 
