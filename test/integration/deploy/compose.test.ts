@@ -31,7 +31,15 @@ const ONE_SHOTS = ['postgres-init', 'temporal-schema', 'ouija-setup'];
 /** Variable names that hold secrets (the values must come from the environment). */
 const SECRET_NAME = /PASSWORD|PWD|TOKEN|SECRET|_KEY$/;
 
-const versions = JSON.parse(readFileSync(path.join(ROOT, 'deploy/temporal/versions.json'), 'utf8')) as { server: string; ui: string };
+/** deploy/temporal/versions.env: KEY=value lines, shared with the native cluster. */
+const versionsFile = Object.fromEntries(
+  readFileSync(path.join(ROOT, 'deploy/temporal/versions.env'), 'utf8')
+    .split('\n')
+    .map((line) => /^([A-Z_]+)=(\S+)$/.exec(line.trim()))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1], m[2]]),
+) as Record<string, string | undefined>;
+const versions = { server: versionsFile.TEMPORAL_SERVER_VERSION ?? '', ui: versionsFile.TEMPORAL_UI_SERVER_VERSION ?? '' };
 /** Distinct, URL-safe dummies, new each run, so a value found in the output can only have come from here. */
 const dummies: Record<string, string> = Object.fromEntries(REQUIRED_SECRETS.map((name) => [name, `dummy${randomBytes(8).toString('hex')}`]));
 
