@@ -29,10 +29,10 @@ COPY package.json package-lock.json ./
 # @swc/core's checks for the platform binding that npm installs anyway (@swc/core-linux-*-gnu).
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 
-FROM ${NODE_IMAGE}
-# git: worktrees and pushes; bubblewrap: the optional agent sandbox (sandbox: "bwrap"); util-linux: setpriv
-# --pdeathsig, so an agent dies with its worker; tini: PID 1 that reaps the orphans of killed agent process groups
-# and hands SIGTERM on to node.
+FROM ${NODE_IMAGE} AS runtime
+# git: worktrees and pushes; bubblewrap: the agent sandbox (docs/AGENTS.md; under Docker: docs/PRODUCTION.md);
+# util-linux: setpriv --pdeathsig, so an agent dies with its worker; tini: PID 1 that reaps the orphans of killed
+# agent process groups and hands SIGTERM on to node.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends ca-certificates git bubblewrap util-linux tini \
   && rm -rf /var/lib/apt/lists/*
