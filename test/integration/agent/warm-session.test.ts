@@ -24,7 +24,7 @@ async function runTask(card: { key: string; canary: string }, round: number, run
   const session = openWarmSession({ root: cardDir, adapter: 'demo', session: warmSessionFor({ cardKey: card.key, scope: 'r1/implement', task: round, maxTasks: MAX_TASKS }) });
   const runDir = join(cardDir, `run-${++runs.n}`);
   const task: AgentTask = makeTask(box, { cardKey: card.key, title: `Card ${card.key}`, body: `secret ${card.canary}`, round, feedback: round > 0 ? [{ author: 'r', body: `round ${round} of ${card.canary}` }] : [] });
-  const outcome = await runAgent({ adapter: demoAgentAdapter(), task, runDir, pidFile: join(box.root, 'card.pid'), session, signal: new AbortController().signal, silenceTimeoutMs: 30_000, onEvent: () => {} });
+  const outcome = await runAgent({ adapter: demoAgentAdapter(), task, runDir, pidFile: join(box.root, 'card.pid'), session, signal: new AbortController().signal, silenceTimeoutMs: 30_000, sandbox: { mode: 'bwrap', hidden: [data] }, onEvent: () => {} });
   const seen = JSON.parse(readFileSync(join(runDir, 'seen.json'), 'utf8')) as { session: { id: string; task: number }; context: Array<{ cardKey: string; round: number }> };
   return { outcome, session, seen, text: readFileSync(join(runDir, 'seen.json'), 'utf8') };
 }
