@@ -3,7 +3,7 @@ import { loadConfig } from '../config';
 import { log } from '../log';
 import { ALL_QUEUES, type QueueName } from '../../workers/queues';
 import { startOuija } from '../../workers/all-in-one';
-import { onShutdownSignal } from './services';
+import { agentSandboxSummary, onShutdownSignal } from './services';
 
 export async function workerCommand(opts: { queue?: string[] }): Promise<void> {
   const config = loadConfig();
@@ -12,6 +12,11 @@ export async function workerCommand(opts: { queue?: string[] }): Promise<void> {
   const unknown = queues.filter((q) => !ALL_QUEUES.includes(q));
   if (unknown.length) throw new Error(`unknown queue(s): ${unknown.join(', ')}; choose from ${ALL_QUEUES.join(', ')}`);
   const ouija = await startOuija({ config, temporalAddress: config.temporal.address, queues, log });
+  if (queues.includes('agents')) {
+    const agents = await agentSandboxSummary(config);
+    if (agents.refused) log.error({ agentSandbox: agents.line }, `agents: ${agents.line}`);
+    else log.info({ agentSandbox: agents.line }, `agents: ${agents.line}`);
+  }
   onShutdownSignal(log, () => ouija.stop());
   await ouija.workers?.done;
 }
