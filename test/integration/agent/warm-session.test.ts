@@ -74,7 +74,8 @@ report('write-own-session', () => fs.appendFileSync(process.env.OUIJA_SESSION_DI
 report('read-other-session', () => fs.readFileSync(process.env.OTHER + '/context.jsonl', 'utf8'));
 `;
 
-(bwrapInstalled ? test : test.skip)('sandboxed: the agent writes its own session directory and cannot see another card’s', async () => {
+test('sandboxed: the agent writes its own session directory and cannot see another card’s', async () => {
+  if (!bwrapInstalled) throw new Error('bwrap is not installed (apt-get install bubblewrap; .ci/run installs it)');
   const data = join(box.root, 'data');
   const other = openWarmSession({ root: join(data, 'runs', 'card-2'), adapter: 'command', session: warmSessionFor({ cardKey: 'builtin:b1:2', task: 0, maxTasks: MAX_TASKS }) });
   writeFileSync(join(other.dir, 'context.jsonl'), '{"body":"canary-b"}\n');
