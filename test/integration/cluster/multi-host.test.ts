@@ -14,19 +14,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { workflowIdForCard } from '../../../src/core/cards';
 import type { CardState } from '../../../src/core/types';
 import { git } from '../../../src/cli/local-repo';
 import { TASK_QUEUES, hostQueue } from '../../../workflows/messages';
-import { hostIdFor } from '../../../workers/host';
-import { startKillableWorker, stopKillableWorker, type KillableWorker } from '../../reliability/support/killable-process';
-import type { KillPlan } from '../../reliability/support/killable-worker';
+import { stopKillableWorker, type KillableWorker } from '../../reliability/support/killable-process';
+import { hostIdOfDataDir, hostOfQueue, placements, processesWithRunDirUnder, workerProcess as startWorker } from '../../support/hosts';
 import { startHarness, type Harness } from '../../support/ouija-harness';
 
-const EventType = temporal.api.enums.v1.EventType;
-const WORKSPACE_ACTIVITIES = new Set(['prepareWorkspace', 'runAgent', 'publish', 'cleanupWorkspace', 'prepareGroup', 'mergeGroup']);
 const MAX_AGENTS = 3;
 const MAX_IN_REVIEW = 4;
 
@@ -35,18 +31,7 @@ let bundlePath: string;
 let workflows: KillableWorker | undefined;
 const hosts: Record<'a' | 'b', { dataDir: string; id: string; worker?: KillableWorker }> = { a: { dataDir: '', id: '' }, b: { dataDir: '', id: '' } };
 
-/** `ouija worker -q <queues>` in a process of its own, with this Ouija's configuration and data directory `dataDir`. */
-function workerProcess(queues: string[], dataDir: string): Promise<KillableWorker> {
-  const plan: KillPlan = { targets: [], killLog: '', remote: '', agentDelayMs: 0, armAt: 0 };
-  return startKillableWorker({
-    ...process.env,
-    OUIJA_KILLABLE_CONFIG: JSON.stringify({ ...h.config, dataDir, secrets: {} }),
-    OUIJA_KILL_PLAN: JSON.stringify(plan),
-    OUIJA_WORKER_QUEUES: queues.join(','),
-    OUIJA_TEST_WORKFLOW_BUNDLE: bundlePath,
-    OUIJA_LOG_LEVEL: 'warn',
-  });
-}
+const workerProcess = (queues: Array<'workflows' | 'agents' | 'git'>, dataDir: string) => startWorker(h, queues, dataDir, bundlePath);
 
 beforeAll(async () => {
   h = await startHarness(
@@ -67,7 +52,7 @@ beforeAll(async () => {
   workflows = await workerProcess(['workflows'], path.join(h.workDir, 'workflows-host'));
   for (const name of ['a', 'b'] as const) {
     hosts[name].dataDir = path.join(h.workDir, `host-${name}`);
-    hosts[name].id = hostIdFor({ dataDir: hosts[name].dataDir, workers: {} }, {});
+    hosts[name].id = hostIdOfDataDir(hosts[name].dataDir);
     hosts[name].worker = await workerProcess(['agents', 'git'], hosts[name].dataDir);
   }
 });
@@ -103,25 +88,6 @@ async function move(card: Card): Promise<void> {
 async function phases(cards: Card[]): Promise<Map<string, CardState>> {
   const states = await Promise.all(cards.map((c) => h.state(c.cardKey).catch(() => null)));
   return new Map(cards.flatMap((c, i) => (states[i] ? [[c.cardKey, states[i]!] as const] : [])));
-}
-
-/** Which host's queue each workspace activity of a card's history went to, and which worker started it. */
-async function placements(cardKey: string): Promise<Array<{ type: string; queue: string; worker: string }>> {
-  const history = await h.ouija.temporal.workflow.getHandle(workflowIdForCard(cardKey)).fetchHistory();
-  const scheduled = new Map<string, { type: string; queue: string }>();
-  const out: Array<{ type: string; queue: string; worker: string }> = [];
-  for (const event of history.events ?? []) {
-    if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
-      const attrs = event.activityTaskScheduledEventAttributes!;
-      if (WORKSPACE_ACTIVITIES.has(attrs.activityType?.name ?? '')) scheduled.set(String(event.eventId), { type: attrs.activityType!.name!, queue: attrs.taskQueue!.name! });
-    }
-    if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
-      const attrs = event.activityTaskStartedEventAttributes!;
-      const activity = scheduled.get(String(attrs.scheduledEventId));
-      if (activity) out.push({ ...activity, worker: attrs.identity ?? '' });
-    }
-  }
-  return out;
 }
 
 /** The most agents that ran at once, from the `agent_runs` rows of `cardKeys` (start and end of each process). */
@@ -188,10 +154,10 @@ test('20 cards on two repositories across two hosts: one host per card, 3 agents
   for (const card of cards) {
     const final = await h.ouija.temporal.workflow.getHandle(workflowIdForCard(card.cardKey)).result();
     expect((final as CardState).phase).toBe('done');
-    const placed = await placements(card.cardKey);
+    const placed = await placements(h, card.cardKey);
     const [prepare, ...rest] = placed;
     expect(prepare).toMatchObject({ type: 'prepareWorkspace', queue: TASK_QUEUES.git });
-    const host = rest[0]!.queue.slice(rest[0]!.queue.indexOf('@') + 1);
+    const host = hostOfQueue(rest[0]!.queue)!;
     expect([hosts.a.id, hosts.b.id]).toContain(host);
     usedHosts.add(host);
     for (const later of rest) {
@@ -247,7 +213,7 @@ test('a host SIGKILLed while its agents run: its cards move to the other host an
     const branches = (await git(h.remotes[0]!, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/ouija/')).split('\n').filter((b) => b.startsWith(`ouija/${card.cardId}-`));
     expect(branches).toEqual([s.workspace!.branch]);
     // Reached review once: one publish in the history.
-    const placed = await placements(card.cardKey);
+    const placed = await placements(h, card.cardKey);
     expect(placed.filter((p) => p.type === 'publish')).toHaveLength(1);
     expect(placed.filter((p) => p.type === 'publish')[0]!.queue).toBe(hostQueue(s.workspace!.host!, 'git'));
   }
@@ -267,19 +233,4 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Processes whose environment names a run directory under `dataDir` (an agent of that host). */
-function processesWithRunDirUnder(dataDir: string): number[] {
-  const found: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const environ = fs.readFileSync(`/proc/${entry}/environ`, 'utf8');
-      if (environ.split('\0').some((v) => v.startsWith('OUIJA_RUN_DIR=') && v.includes(dataDir))) found.push(Number(entry));
-    } catch {
-      /* gone, or not ours */
-    }
-  }
-  return found;
 }

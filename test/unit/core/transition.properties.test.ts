@@ -219,7 +219,7 @@ describe('transition properties', () => {
           if (before.resumeAt !== undefined && after.effects.some((e) => e.type === 'publish')) seen.add('resumed publishing after a move');
         });
       }),
-      { numRuns: 500 },
+      { numRuns: 3000 },
     );
     expect([...seen].sort()).toEqual(
       [
