@@ -21,6 +21,12 @@ export default tseslint.config(
     },
   },
   {
+    // An unawaited promise is a bug here unless it says so with `void` (a deliberate fire-and-forget).
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: { '@typescript-eslint/no-floating-promises': 'error' },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: noIo(['../src/plugins/*', '../src/db/*', '../src/ingest/*', '../src/http/*', '../activities/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], 'Workflow code must be deterministic: no Node built-ins, no I/O. Put it in an activity.'),
   },

@@ -1,7 +1,7 @@
 /**
  * Where an agent activity's own time goes, apart from the agent: the laps between its steps (the start-HEAD
  * inspect, the `agent_runs` insert, committing and inspecting afterwards, ...) as a histogram by phase.
- * The bench (bench/, issue 6) reads it to split Ouija's dispatch and step overhead; operators see it on /metrics.
+ * The bench (bench/) reads it to split Ouija's dispatch and step overhead; operators see it on /metrics.
  */
 import { performance } from 'node:perf_hooks';
 import { Histogram } from 'prom-client';

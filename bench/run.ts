@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the coordination-tax benchmark (issue 6). Ouija, bare Temporal and BullMQ side by side in
+ * `npm run bench`: the coordination-tax benchmark. Ouija, bare Temporal and BullMQ side by side in
  * one run; prints a table and writes bench/results/<date>.json. Sizes: `--name=value` flags (see DEFAULTS).
  * Ouija logs at warn here unless OUIJA_LOG_LEVEL says otherwise (its info lines would bury the table).
  */

@@ -1,5 +1,5 @@
 /**
- * `npm run reliability`: the fault-injection and bad-input scenarios of issue 7 against the real parts — a
+ * `npm run reliability`: the fault-injection and bad-input scenarios against the real parts — a
  * Temporal dev server, a Postgres server, git and the demo agent, started as the integration tests start them
  * (or taken from TEMPORAL_ADDRESS / OUIJA_TEST_DATABASE_URL). Each scenario gets a fresh Ouija (own namespace,
  * database and remote). Prints a table and writes reliability-report.json; exits non-zero if any row fails.

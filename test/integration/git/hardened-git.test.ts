@@ -1,6 +1,6 @@
 /**
  * hardenedGit against real git: output, errors and timing of the one way Ouija runs host git.
- * Timing matters here (issue 6): simple-git used to add 50 ms to every git process that printed nothing.
+ * Timing matters here (docs/PERFORMANCE.md): simple-git used to add 50 ms to every git process that printed nothing.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';

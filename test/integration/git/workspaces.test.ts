@@ -350,7 +350,7 @@ describe('cleanup', () => {
   });
 });
 
-describe('fewer git processes on the hot path (issue 6)', () => {
+describe('fewer git processes on the hot path', () => {
   it('commitAndInspect equals commitAll then inspect, and head is HEAD', async () => {
     const { key, branch } = card('c1');
     const ws = await workspaces.prepare({ cardKey: key, repo: remote, branch });

@@ -1,5 +1,5 @@
 /**
- * A stand-in for Anthropic's Messages API, as much of it as Claude Code calls (/work/shared/AGENT-CLIS.md):
+ * A stand-in for Anthropic's Messages API, as much of it as Claude Code calls:
  * `POST /v1/messages` with `stream: true`, answered as server-sent events. It plays a scripted agent turn:
  * a fresh prompt gets a `Write` tool call that creates a file under the working directory Claude Code names in
  * its environment section; a tool result gets a final `end_turn` text. Every request is recorded for the test.

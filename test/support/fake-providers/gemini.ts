@@ -1,6 +1,6 @@
 /**
  * A stand-in for the Gemini API, as much of it as the Gemini CLI calls when `-m` names the model
- * (/work/shared/AGENT-CLIS.md): `POST /v1beta/models/<model>:streamGenerateContent?alt=sse`. It plays a scripted
+ *: `POST /v1beta/models/<model>:streamGenerateContent?alt=sse`. It plays a scripted
  * agent turn: a fresh prompt gets a `write_file` call for a file under the first workspace directory the CLI
  * names in its session context (the tool wants an absolute path inside the workspace); a function response
  * gets a final text. Every request is recorded for the test to inspect.

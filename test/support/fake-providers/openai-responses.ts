@@ -1,5 +1,5 @@
 /**
- * A stand-in for OpenAI's Responses API, as much of it as the Codex CLI calls (/work/shared/AGENT-CLIS.md):
+ * A stand-in for OpenAI's Responses API, as much of it as the Codex CLI calls:
  * `POST /v1/responses`, streamed as server-sent events. It plays a scripted agent turn:
  *   1. a request without a tool result → a call to the file-writing tool the request offers: `apply_patch`
  *      (what Codex gives models it knows, such as `gpt-5.5`) adding a file, else `exec_command` (any other

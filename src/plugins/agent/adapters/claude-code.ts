@@ -1,6 +1,6 @@
 /**
  * Claude Code (`claude -p … --output-format stream-json --verbose`). Verified against the real CLI 2.1.328
- * (/work/shared/AGENT-CLIS.md): one JSON object per stdout line — `system/init` names the session, each
+ * (the offline checks described in docs/AGENTS.md): one JSON object per stdout line — `system/init` names the session, each
  * `assistant` line carries one content block of a model turn, and a final `result` line carries the summary,
  * usage, cost and whether the run failed.
  */

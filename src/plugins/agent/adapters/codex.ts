@@ -1,5 +1,5 @@
 /**
- * Codex CLI (`codex exec --json`). Verified against the real CLI 0.171.0 (/work/shared/AGENT-CLIS.md and
+ * Codex CLI (`codex exec --json`). Verified against the real CLI 0.171.0 (the offline checks described in docs/AGENTS.md, and
  * test/integration/agent/codex.test.ts): one JSON event per stdout line — `thread.started` names the session,
  * `item.started`/`item.completed` report commands, file changes and messages, `turn.completed` carries the
  * token usage. Codex reports no cost: it is computed here from a price table.

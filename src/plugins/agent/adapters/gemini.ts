@@ -1,6 +1,6 @@
 /**
  * Gemini CLI (`gemini -p … --output-format stream-json --yolo`). Verified against the real CLI 0.61.0
- * (/work/shared/AGENT-CLIS.md and test/integration/agent/gemini.test.ts): one JSON event per stdout line —
+ * (the offline checks described in docs/AGENTS.md, and test/integration/agent/gemini.test.ts): one JSON event per stdout line —
  * `init` names the session, `message` lines carry the user prompt and the assistant's text (streamed as
  * deltas), `tool_use`/`tool_result` the tools, and a final `result` the status and token stats. The CLI
  * reports no cost: it is computed here from a price table.
