@@ -6,7 +6,7 @@
  * server's user can enter); everyone else over TCP with a password (scram-sha-256).
  */
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
@@ -55,6 +55,26 @@ export async function postgresServerUser(): Promise<ServerUser> {
   return { wrap: (bin, args) => ['runuser', ['-u', 'postgres', '--', bin, ...args]], uid, gid };
 }
 
+/** The nearest existing directory on the way to `dir` that the server's user may not enter, or null. */
+function firstBlockedAncestor(dir: string, user: ServerUser): string | null {
+  const chain: string[] = [];
+  for (let d = dir; ; d = path.dirname(d)) {
+    chain.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of chain) {
+    let st: Stats;
+    try {
+      st = statSync(d);
+    } catch {
+      return null; // from here on it does not exist yet: makeServerDir creates it for the user
+    }
+    const enter = st.uid === user.uid ? st.mode & 0o100 : st.gid === user.gid ? st.mode & 0o010 : st.mode & 0o001;
+    if (!enter) return d;
+  }
+  return null;
+}
+
 /** Creates `dir` (and parents) and, when running as root, hands it to the server's user. */
 export function makeServerDir(dir: string, user: ServerUser, mode = 0o700): void {
   mkdirSync(dir, { recursive: true, mode });
@@ -96,6 +116,13 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   const { dataDir, port, socketDir } = options;
   if (path.join(socketDir, `.s.PGSQL.${port}`).length > 100) {
     throw new Error(`socket directory ${socketDir} is too long for a Unix socket path; choose a shorter one`);
+  }
+  // The data directory's parent and the socket directory are handed to the server's user below; what is above them
+  // it must be able to enter.
+  const above = [path.dirname(path.dirname(path.resolve(dataDir))), path.dirname(path.resolve(socketDir))];
+  const blocked = user.uid === undefined ? null : (above.map((d) => firstBlockedAncestor(d, user)).find((d) => d !== null) ?? null);
+  if (blocked) {
+    throw new Error(`PostgreSQL runs as the postgres user here (Ouija runs as root), which cannot enter ${blocked}: put the data directory elsewhere (OUIJA_DATA_DIR), or give others search permission on ${blocked} (chmod o+x)`);
   }
   makeServerDir(path.dirname(dataDir), user);
   makeServerDir(socketDir, user);

@@ -149,8 +149,10 @@ async function bounded(what: string, ms: number, fn: () => Promise<void>, log: L
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const log = options.log ?? defaultLog;
   const dir = path.resolve(options.dir);
-  // Not 0700: the postgres user (as root, Postgres runs as it) must enter it; the secrets in it are 0600.
   fs.mkdirSync(dir, { recursive: true });
+  // As root, Postgres runs as the postgres user, which must be able to enter this directory (not list it; the
+  // secrets in it are 0600).
+  if (process.getuid?.() === 0) fs.chmodSync(dir, (fs.statSync(dir).mode & 0o777) | 0o711);
   const stateFile = path.join(dir, 'cluster.json');
   const state = readState(stateFile);
   const saveState = () => fs.writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
