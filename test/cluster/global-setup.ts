@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { log } from '../../src/log';
 import { startCluster } from '../../src/temporal/cluster';
+import { ensureTemporalServer } from '../../src/temporal/server-install';
 import { TEST_DYNAMIC_CONFIG } from './test-dynamic-config';
 
 declare global {
@@ -23,9 +24,12 @@ export default async function globalSetup(): Promise<void> {
     return;
   }
   const started = Date.now();
+  // Its own step, at the default log level: a first build takes minutes, and says what it is doing meanwhile.
+  const install = await ensureTemporalServer({ log });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ouija-test-cluster-'));
   try {
     const cluster = await startCluster({
+      install,
       dir,
       namespace: 'default',
       port: 0,

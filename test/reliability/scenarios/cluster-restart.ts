@@ -37,6 +37,8 @@ export const clusterRestart: Scenario = {
           afterMs: size(params, 'cluster-restart-after-ms', 6_000),
           downMs: size(params, 'cluster-restart-down-ms', 3_000),
           deadlineS: size(params, 'cluster-restart-deadline-s', 240),
+          killWhenAgents: size(params, 'cluster-restart-kill-when-agents', 4),
+          killWaitS: size(params, 'cluster-restart-kill-wait-s', 60),
         },
       });
     } finally {

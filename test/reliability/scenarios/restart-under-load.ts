@@ -2,7 +2,8 @@
  * The Temporal restart scenarios' one flow (scenario 8 on a dev server, 9 on the real cluster): an Ouija (workers
  * and HTTP in this process) on a Temporal server the scenario controls; `cards` cards moved to work, with demo
  * agents that take `agentMs` each and log every process they start to a marker file of the card's (outside every
- * worktree); `afterMs` after the first move, with cards in every phase, the server is SIGKILLed and, `downMs` later,
+ * worktree); `afterMs` after the first move (later, up to `killWaitS`, until `killWhenAgents` agents run: with cards
+ * in every phase), the server is SIGKILLed and, `downMs` later,
  * started again on the same port and state. Nothing else is done: workers and clients must reconnect by
  * themselves. Expected: every card reaches review (workflow and board) within `deadlineS` of the first move, each
  * exactly once (run 1; one publish and one move to review in its history; one branch and one review request);
@@ -35,6 +36,9 @@ export interface RestartSizes {
   afterMs: number;
   downMs: number;
   deadlineS: number;
+  /** The kill waits, after `afterMs`, until this many agents run (the markers say), for up to `killWaitS`. */
+  killWhenAgents: number;
+  killWaitS: number;
 }
 
 export async function restartUnderLoad(o: { label: string; temporal: RestartableTemporal; harness: Harness; sizes: RestartSizes }): Promise<Row[]> {
@@ -57,13 +61,20 @@ export async function restartUnderLoad(o: { label: string; temporal: Restartable
     if (moved.status !== 200 || moved.body.dispatch?.status !== 'accepted') throw new Error(`move: ${JSON.stringify(moved.body)}`);
   });
   await sleep(Math.max(0, sizes.afterMs - (Date.now() - started)));
+  // A loaded machine may still be preparing every card by then: the kill waits (up to `killWaitS`) for agents to
+  // be running, by the markers' evidence, so that it hits cards in every phase.
+  const agentsRunning = () =>
+    cards.filter((c) => {
+      const lines = readMarker(c.marker);
+      return lines.filter((l) => l.what === 'start').length > lines.filter((l) => l.what === 'end').length;
+    }).length;
+  const killBy = Date.now() + sizes.killWaitS * 1000;
+  while (agentsRunning() < Math.min(sizes.killWhenAgents, cards.length) && Date.now() < killBy) await sleep(100);
 
   // Where the cards are when the server dies.
+  const agentsRunningAtKill = agentsRunning();
   const phasesAtKill = tally(await pool(cards, 8, async (c) => (await h.state(c.cardKey).catch(() => null))?.phase ?? 'unknown'));
-  const agentsRunningAtKill = cards.filter((c) => {
-    const lines = readMarker(c.marker);
-    return lines.filter((l) => l.what === 'start').length > lines.filter((l) => l.what === 'end').length;
-  }).length;
+  const killAfterS = ((Date.now() - started) / 1000).toFixed(1);
   const killedAt = Date.now();
   await temporal.kill();
   const reapedMs = Date.now() - killedAt;
@@ -143,7 +154,7 @@ export async function restartUnderLoad(o: { label: string; temporal: Restartable
       scenario: `${label}: cards`,
       runs: n,
       expected: `${n}/${n} in review (workflow and board) within ${sizes.deadlineS} s`,
-      observed: `${inReview}/${n} in review after ${totalS} s; at the kill: ${JSON.stringify(phasesAtKill)}, ${agentsRunningAtKill} agents running; ${temporal.kind} down ${downS}; first new review ${recovery} after the restart${stuck.length ? `; stuck: ${stuck.slice(0, 5).map((p) => `${p.card} ${p.phase} [${p.pending.join('; ')}]`).join(', ')}` : ''}`,
+      observed: `${inReview}/${n} in review after ${totalS} s; at the kill (${killAfterS} s after the first move): ${JSON.stringify(phasesAtKill)}, ${agentsRunningAtKill} agents running; ${temporal.kind} down ${downS}; first new review ${recovery} after the restart${stuck.length ? `; stuck: ${stuck.slice(0, 5).map((p) => `${p.card} ${p.phase} [${p.pending.join('; ')}]`).join(', ')}` : ''}`,
       pass: inReview === n,
       details: stuck,
     },
