@@ -1,5 +1,5 @@
 /**
- * Scenario 9, the real Temporal server (cluster) killed and restarted: a cluster of this scenario's own
+ * Scenario 12, the real Temporal server (cluster) killed and restarted: a cluster of this scenario's own
  * (src/temporal/cluster.ts: the Temporal server on its own Postgres, persistence and SQL visibility), an Ouija on
  * it with its database on the same Postgres, and the flow of restart-under-load.ts: the server process alone is
  * SIGKILLed with the cards in flight (Postgres stays up) and started again on the same ports and database
@@ -28,7 +28,7 @@ export const clusterRestart: Scenario = {
       const running = cluster;
       h = await startHarness({ ...RESTART_OVERRIDES, secrets: { builtinWebhook: RELIABILITY_SECRETS.builtin } }, { temporalAddress: cluster.address, databaseServerUrl: cluster.postgresUrl });
       return await restartUnderLoad({
-        label: '9 cluster restart',
+        label: '12 cluster restart',
         harness: h,
         temporal: { kind: 'Temporal server', address: running.address, kill: () => running.killServer(), start: () => running.restartServer() },
         sizes: {

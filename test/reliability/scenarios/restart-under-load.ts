@@ -1,5 +1,5 @@
 /**
- * The Temporal restart scenarios' one flow (scenario 8 on a dev server, 9 on the real cluster): an Ouija (workers
+ * The Temporal restart scenarios' one flow (scenario 8 on a dev server, 12 on the real cluster): an Ouija (workers
  * and HTTP in this process) on a Temporal server the scenario controls; `cards` cards moved to work, with demo
  * agents that take `agentMs` each and log every process they start to a marker file of the card's (outside every
  * worktree); `afterMs` after the first move (later, up to `killWaitS`, until `killWhenAgents` agents run: with cards

@@ -2,7 +2,7 @@
  * Scenario 8, Temporal dev server restart: a Temporal dev server of this scenario's own, keeping its state in a
  * SQLite file (`--db-filename`), and an Ouija on it; the flow and what is expected are restart-under-load.ts's.
  * Sizes: `restart-cards` (50), `restart-agent-ms` (4000), `restart-after-ms` (6000), `restart-down-ms` (3000),
- * `restart-deadline-s` (200), `restart-kill-when-agents` (4), `restart-kill-wait-s` (60). Scenario 9 (cluster-restart.ts) is the same on the real Temporal server.
+ * `restart-deadline-s` (200), `restart-kill-when-agents` (4), `restart-kill-wait-s` (60). Scenario 12 (cluster-restart.ts) is the same on the real Temporal server.
  */
 import fs from 'node:fs';
 import os from 'node:os';
