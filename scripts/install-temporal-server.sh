@@ -43,9 +43,12 @@ if installed; then
   exit 0
 fi
 
+# Go on PATH, else where the official tarball puts it (CI's PATH may lack it). OUIJA_GO_DIRS overrides that list.
 go_bin="$(command -v go || true)"
-[[ -n $go_bin || ! -x /usr/local/go/bin/go ]] || go_bin=/usr/local/go/bin/go
-[[ -n $go_bin ]] || die "go not found on PATH (nor /usr/local/go/bin/go). The Temporal server is built from the Go module proxy: install Go 1.21 or newer (https://go.dev/doc/install; Debian bookworm's golang-go is 1.19, too old) and run this again."
+for d in ${OUIJA_GO_DIRS-/usr/local/go/bin}; do
+  [[ -n $go_bin || ! -x $d/go ]] || go_bin=$d/go
+done
+[[ -n $go_bin ]] || die "go not found on PATH (nor in ${OUIJA_GO_DIRS-/usr/local/go/bin}). The Temporal server is built from the Go module proxy: install Go 1.21 or newer (https://go.dev/doc/install; Debian bookworm's golang-go is 1.19, too old) and run this again."
 go_version="$("$go_bin" env GOVERSION)" # go1.26.8
 minor="$(sed -E 's/^go1\.([0-9]+).*/\1/' <<<"$go_version")"
 [[ $minor =~ ^[0-9]+$ && $minor -ge 21 ]] \

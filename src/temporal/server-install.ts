@@ -101,7 +101,7 @@ export async function ensureTemporalServer(opts: { log?: Logger; timeoutMs?: num
   const script = path.join(packageRoot(), 'scripts', 'install-temporal-server.sh');
   const versions = temporalServerVersions();
   log.info({ script, versions, cache: ouijaCacheDir() }, 'Temporal server not built yet; building it (once per machine, minutes when cold)');
-  const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   const tail = new OutputTail(20);
   let last = '';
   collectLines(child.stdout!, (line) => (last = line.trim()));
