@@ -5,6 +5,7 @@
  * Types only: workflow code imports this file with `import type`.
  */
 import type { Effect, EffectResult } from '../src/core/types';
+import type { SlotRequest } from '../workflows/messages';
 import type { AttemptPolicy } from './failure-budget';
 
 export type EffectOf<T extends Effect['type']> = Extract<Effect, { type: T }>;
@@ -32,4 +33,14 @@ export interface BoardActivities {
 
 export interface NotifyActivities {
   notify(effect: EffectOf<'notify'>): Promise<void>;
+}
+
+/** One message to a pool's limiter workflow (started by it if it is not running). */
+export type LimiterSignal = { limiter: string; acquire: SlotRequest } | { limiter: string; release: { workflowId: string; token: string } };
+
+/** On the workflows queue: `signalLimiter` as a local activity of card workflows, `staleSlotHolders` for limiters. */
+export interface LimiterActivities {
+  signalLimiter(signal: LimiterSignal): Promise<void>;
+  /** The workflow IDs of `holders` whose card workflow is no longer running (or is a later execution of the card). */
+  staleSlotHolders(holders: Array<Pick<SlotRequest, 'workflowId' | 'firstRunId' | 'token'>>): Promise<string[]>;
 }

@@ -2,7 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { assertRepoAllowed, RepoNotAllowedError } from '../src/core/repos';
-import type { CardInfo } from '../src/core/types';
+import type { CardInfo, Workspace } from '../src/core/types';
 import { NonRetryableGitError, type SecretGitConfig, type Workspaces } from '../src/plugins/git';
 import type { Forge } from '../src/plugins/git/forges/types';
 import { log as defaultLog, type Logger } from '../src/log';
@@ -19,6 +19,11 @@ export interface WorkspaceActivityDeps {
   /** Credentials git needs to push the card's branch (an https auth header for GitHub), if any. */
   pushSecretsFor?(card: CardInfo): SecretGitConfig | undefined;
   allowedRepos: readonly string[];
+  /**
+   * This host's ID (workers/host.ts): recorded on every workspace made here, so that the card's later activities run
+   * on this host's own task queues. Undefined: workspaces name no host and everything runs on the shared queues.
+   */
+  hostId?: string;
   /** Base logger (default: Ouija's); lines carry the card and activity context. */
   log?: Logger;
 }
@@ -50,12 +55,14 @@ async function failFastOn<T>(base: Logger, policy: AttemptPolicy | undefined, fn
 
 export function createWorkspaceActivities(deps: WorkspaceActivityDeps): WorkspaceActivities {
   const base = deps.log ?? defaultLog;
+  const onThisHost = <W extends Workspace>(workspace: W): W => (deps.hostId === undefined ? workspace : { ...workspace, host: deps.hostId });
   const activities: WorkspaceActivities = {
-    async prepareWorkspace({ card, branch }) {
+    async prepareWorkspace({ card, branch, fresh }) {
       // Checked again here, not only at ingestion: the allow-list may have changed since the card started.
       assertRepoAllowed(card.repo, deps.allowedRepos);
-      const workspace = await deps.workspaces.prepare({ cardKey: card.key, repo: card.repo, branch, baseBranch: card.baseBranch });
-      activityLogger(base).info({ branch: workspace.branch, path: workspace.path, baseSha: workspace.baseSha }, 'workspace prepared');
+      const prepared = await deps.workspaces.prepare({ cardKey: card.key, repo: card.repo, branch, baseBranch: card.baseBranch, fresh: fresh === true });
+      const workspace = onThisHost(prepared);
+      activityLogger(base).info({ branch: workspace.branch, path: workspace.path, baseSha: workspace.baseSha, host: workspace.host, fresh: fresh === true }, 'workspace prepared');
       return { kind: 'prepare', workspace };
     },
 
@@ -75,7 +82,8 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps): Workspac
     },
 
     async prepareGroup({ card, workspace, steps }) {
-      const workspaces = await deps.workspaces.prepareMembers({ cardKey: card.key, path: workspace.path, steps });
+      const made = await deps.workspaces.prepareMembers({ cardKey: card.key, path: workspace.path, steps });
+      const workspaces = Object.fromEntries(Object.entries(made).map(([step, member]) => [step, onThisHost(member)]));
       activityLogger(base).info({ steps }, 'parallel step worktrees prepared');
       return { kind: 'prepareGroup', workspaces };
     },

@@ -51,7 +51,10 @@ const agentSchema = agentProfileSchema.extend({
   /** Temporal heartbeat timeout: how soon a dead worker's agent is retried elsewhere. */
   heartbeatTimeoutMs: z.number().int().positive().default(30_000),
   maxAttempts: z.number().int().positive().default(3),
-  /** Concurrent agents per worker process (review, not CPU, is the real bottleneck). */
+  /**
+   * Agent processes at once across the whole cluster (every host), held as slots of a durable pool
+   * (docs/ARCHITECTURE.md, "Limits"). Review, not CPU, is the real bottleneck.
+   */
   maxConcurrent: z.number().int().positive().default(2),
 });
 
@@ -91,6 +94,8 @@ const githubSchema = z.object({
 const fileSchema = z.object({
   dataDir: z.string().optional(),
   port: z.number().int().min(0).max(65535).optional(),
+  /** Interface the HTTP listener binds (`HOST`; default loopback). */
+  host: z.string().min(1).optional(),
   temporal: z.object({ address: z.string().optional(), namespace: z.string().min(1).optional() }).default({}),
   /** Repositories cards may work on: exact URLs/paths, or prefixes ending in `*`. */
   repos: z.object({ allow: z.array(z.string().min(1)).default([]) }).default({ allow: [] }),
@@ -115,7 +120,22 @@ const fileSchema = z.object({
   /** Which named agent runs a step (`{"plan": "claude"}`), for every board unless the board says otherwise. */
   stepAgents: z.record(z.string(), z.string()).default({}),
   /** Per board: `{"<board id>": {"agent": "codex", "stepAgents": {...}}}`. */
-  boards: z.record(z.string(), z.object({ agent: z.string().optional(), stepAgents: z.record(z.string(), z.string()).default({}) })).default({}),
+  boards: z
+    .record(
+      z.string(),
+      z.object({
+        agent: z.string().optional(),
+        stepAgents: z.record(z.string(), z.string()).default({}),
+        /** This board's own review limit (wins over the top-level `review.maxCards`). */
+        review: z.strictObject({ maxCards: z.number().int().positive().optional() }).optional(),
+      }),
+    )
+    .default({}),
+  /**
+   * Cards of one board in review at once (across the cluster): the next card to finish its steps waits in the
+   * phase `queued` until a review ends. Unset: no limit.
+   */
+  review: z.strictObject({ maxCards: z.number().int().positive().optional() }).default({}),
   github: githubSchema.optional(),
   /**
    * The git, board and notify activities (agents have `agent.heartbeatTimeoutMs`): a worker that dies mid-step is
@@ -136,7 +156,18 @@ const fileSchema = z.object({
    * about 600 per GiB of heap). A card evicted while it waits (for a workspace, an agent slot) replays its whole
    * history at its next step: raise it when more cards than that wait at once. See docs/PERFORMANCE.md.
    */
-  workers: z.strictObject({ maxCachedWorkflows: z.number().int().min(2).optional() }).default({}),
+  workers: z
+    .strictObject({
+      maxCachedWorkflows: z.number().int().min(2).optional(),
+      /** This host's ID, naming its own task queues (default: host name + data dir fingerprint; `OUIJA_HOST_ID` wins). */
+      hostId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/).optional(),
+      /**
+       * A host that takes none of a card's tasks for this long is lost: the card moves to another host and starts its
+       * round again from what was pushed. Long enough for a worker to restart.
+       */
+      hostLostAfterMs: z.number().int().min(1_000).default(60_000),
+    })
+    .default({ hostLostAfterMs: 60_000 }),
 });
 
 export type GithubSettings = z.infer<typeof githubSchema>;
@@ -145,10 +176,11 @@ export const GITHUB_DEFAULTS: GithubSettings = githubSchema.parse({});
 export type AgentSettings = z.infer<typeof agentSchema>;
 export type AgentProfile = z.infer<typeof agentProfileSchema>;
 
-export interface OuijaConfig extends Omit<z.infer<typeof fileSchema>, 'dataDir' | 'port' | 'temporal'> {
+export interface OuijaConfig extends Omit<z.infer<typeof fileSchema>, 'dataDir' | 'port' | 'host' | 'temporal'> {
   temporal: { address?: string; namespace: string };
   dataDir: string;
   port: number;
+  host: string;
   databaseUrl?: string;
   secrets: { builtinWebhook?: string; githubWebhook?: string; githubToken?: string };
 }
@@ -193,7 +225,8 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv; ove
   return {
     ...cfg,
     dataDir,
-    port: cfg.port ?? (env.PORT ? Number(env.PORT) : 3000),
+    port: cfg.port ?? portOf(env.PORT) ?? 3000,
+    host: cfg.host ?? env.HOST ?? '127.0.0.1',
     temporal: {
       address: cfg.temporal.address ?? env.TEMPORAL_ADDRESS,
       namespace: cfg.temporal.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default',
@@ -243,4 +276,16 @@ export function agentFor(config: Pick<OuijaConfig, 'agent' | 'agents' | 'stepAge
   const profile = config.agents[name];
   if (!profile) throw new ConfigError(`agent "${name}" is not defined under "agents"`);
   return { name, profile };
+}
+
+/** The review limit of a board: its own, else the top-level one; null: none. */
+export function reviewMaxCardsFor(config: Pick<OuijaConfig, 'review' | 'boards'>, boardId: string): number | null {
+  return config.boards[boardId]?.review?.maxCards ?? config.review.maxCards ?? null;
+}
+
+function portOf(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be a port number (0–65535), not ${JSON.stringify(value)}`);
+  return port;
 }

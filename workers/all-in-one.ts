@@ -10,7 +10,9 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { createAgentActivities, createBoardActivities, createNotifyActivities, createWorkspaceActivities } from '../activities';
-import { agentFor, GITHUB_DEFAULTS, type OuijaConfig } from '../src/config';
+import { createLimiterActivities } from '../activities/limits';
+import { agentFor, GITHUB_DEFAULTS, reviewMaxCardsFor, type OuijaConfig } from '../src/config';
+import { validatePipeline } from '../src/core/state';
 import { connectDatabase, migrateToLatest, type Database } from '../src/db';
 import { createHttpApp } from '../src/http/app';
 import type { IngestDeps } from '../src/ingest';
@@ -24,15 +26,19 @@ import { githubWebhookProvider } from '../src/plugins/kanban/github/webhook';
 import { logNotifier } from '../src/plugins/notify/log-notifier';
 import { startBoardReconcilers, type Reconciler } from '../src/reconcile';
 import { forgeSelector, githubOutbound } from './github';
+import { hostIdFor } from './host';
 import { ALL_QUEUES, installRuntime, startWorkers, type QueueName, type RunningWorkers } from './queues';
+import { startWorkerHttp, urlHost } from './worker-http';
 
 export interface StartOuijaOptions {
   config: OuijaConfig;
   /** Where Temporal's frontend is (a dev server we started, or TEMPORAL_ADDRESS). */
   temporalAddress: string;
   queues?: QueueName[];
-  /** Serve HTTP (webhooks, board API, health) on config.port (0 = any free port). */
+  /** Serve HTTP (webhooks, board API, health) on config.host:config.port (port 0 = any free port). */
   http?: boolean;
+  /** Serve the workers' own /healthz, /readyz and /metrics on this port of config.host (`ouija worker`, WORKER_PORT). */
+  workerHttpPort?: number;
   workflowBundle?: { codePath: string };
   log: Logger;
 }
@@ -43,8 +49,12 @@ export interface RunningOuija {
   temporal: Client;
   ingest: IngestDeps;
   workers: RunningWorkers | null;
+  /** This process's host ID when it runs the git or agents queue (its own task queues are named after it). */
+  hostId: string | null;
   /** e.g. http://127.0.0.1:3000 when serving HTTP. */
   url: string | null;
+  /** The workers' health and metrics endpoint, when asked for. */
+  workerUrl: string | null;
   /** Board reconcilers (missed webhooks), running with the HTTP front end when their interval is > 0. */
   reconcilers: Reconciler[];
   stop(): Promise<void>;
@@ -79,13 +89,18 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
         activityHeartbeatTimeoutMs: config.activities.heartbeatTimeoutMs,
         crashRetries: config.activities.crashRetries,
         continueAsNewAfterEvents: config.continueAsNewAfterEvents,
+        agentMaxConcurrent: config.agent.maxConcurrent,
+        hostLostAfterMs: config.workers.hostLostAfterMs,
       },
+      reviewMaxCardsFor: (card) => reviewMaxCardsFor(config, card.ref.boardId),
     };
 
     const github = githubOutbound(config, log);
 
     let workers: RunningWorkers | null = null;
     const queues = options.queues ?? ALL_QUEUES;
+    const holdsWorkspaces = queues.includes('git') || queues.includes('agents');
+    const hostId = holdsWorkspaces ? hostIdFor(config) : null;
     if (queues.length > 0) {
       const workspaces = createWorkspaces({ root: path.join(config.dataDir, 'workspaces') });
       installRuntime(log);
@@ -96,12 +111,15 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
         namespace: config.temporal.namespace,
         queues,
         maxConcurrentAgents: config.agent.maxConcurrent,
+        ...(hostId !== null ? { hostId, maxAgentsOnHost: Math.max(config.agent.maxConcurrent, widestGroup(config)) } : {}),
         maxCachedWorkflows: config.workers.maxCachedWorkflows,
         workflowBundle: options.workflowBundle,
         log,
         activities: {
+          workflows: createLimiterActivities(temporal),
           git: createWorkspaceActivities({
             workspaces,
+            ...(hostId !== null ? { hostId } : {}),
             forgeFor: forgeSelector(localForge(db), github),
             pushSecretsFor: (card) => github?.pushSecretsFor(card),
             allowedRepos: config.repos.allow,
@@ -143,20 +161,32 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
       const server = http.createServer(app);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(config.port, '127.0.0.1', resolve);
+        server.listen(config.port, config.host, resolve);
       });
-      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      url = `http://${urlHost(config.host)}:${(server.address() as AddressInfo).port}`;
       stack.push(() => new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }));
     }
+    let workerUrl: string | null = null;
+    if (options.workerHttpPort !== undefined) {
+      const running = workers;
+      const workerHttp = await startWorkerHttp({ host: config.host, port: options.workerHttpPort, db, temporal, workers: () => running, log });
+      workerUrl = workerHttp.url;
+      stack.push(() => workerHttp.close());
+    }
     // The front end owns the way in, so it also closes the gaps a lost webhook leaves; stopped before Temporal and Postgres.
     const reconcilers = options.http ? startBoardReconcilers({ config, ingest, log }) : [];
     stack.push(() => Promise.all(reconcilers.map((r) => r.stop())));
-    return { db, databaseKind: database.kind, temporal, ingest, workers, url, reconcilers, stop };
+    return { db, databaseKind: database.kind, temporal, ingest, workers, hostId, url, workerUrl, reconcilers, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** The most agents one step of the pipeline runs at once: a parallel group's width, else 1. */
+function widestGroup(config: Pick<OuijaConfig, 'pipeline'>): number {
+  return Math.max(1, ...validatePipeline(config.pipeline).groups.map((group) => group.steps.length));
 }

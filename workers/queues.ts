@@ -4,10 +4,10 @@
  */
 import { IllegalStateError, type LogLevel, type LogMetadata } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { AgentActivities, BoardActivities, NotifyActivities, WorkspaceActivities } from '../activities';
+import type { AgentActivities, BoardActivities, LimiterActivities, NotifyActivities, WorkspaceActivities } from '../activities';
 import { cardKeyOfWorkflow } from '../activities/logger';
 import { COORDINATION_OVERHEAD_BUCKETS, COORDINATION_OVERHEAD_METRIC } from '../workflows/coordination-overhead';
-import { TASK_QUEUES } from '../workflows/messages';
+import { TASK_QUEUES, hostQueue } from '../workflows/messages';
 import type { Logger } from '../src/log';
 import { setSdkMetricsUrl } from '../src/metrics';
 
@@ -19,6 +19,8 @@ export interface QueueActivities {
   git: WorkspaceActivities;
   board: BoardActivities;
   notify: NotifyActivities;
+  /** Run by the workflow worker: its card workflows' local activity that signals limiters, and the limiters' sweep. */
+  workflows?: LimiterActivities;
 }
 
 export interface StartWorkersOptions {
@@ -26,8 +28,18 @@ export interface StartWorkersOptions {
   namespace: string;
   queues: QueueName[];
   activities: QueueActivities;
-  /** Concurrent agent processes this worker runs at most (across workers: sum of these, see docs). */
+  /**
+   * Concurrent agent activities of the shared agents queue in this worker (workflows from before the cluster-wide
+   * limit run their agents there). Workflows under it hold a slot of the cluster-wide pool for every agent.
+   */
   maxConcurrentAgents: number;
+  /**
+   * This host's ID (workers/host.ts). A worker of the git or agents queue also serves the host's own queues, where a
+   * card's work goes once this host has made its worktree. Undefined: shared queues only.
+   */
+  hostId?: string;
+  /** Agent activities the host's own agents queue runs at once; the cluster-wide slots are the real limit. */
+  maxAgentsOnHost?: number;
   /** The workflow worker's cache size (config `workers.maxCachedWorkflows`); undefined: the SDK's default. */
   maxCachedWorkflows?: number;
   /** A prebuilt workflow bundle (tests build one once); default: bundle `workflows/` at start. */
@@ -133,9 +145,10 @@ export function withCardContext(meta: LogMetadata | undefined): LogMetadata {
 export async function startWorkers(options: StartWorkersOptions): Promise<RunningWorkers> {
   installRuntime(options.log);
   const perQueue = workerOptionsPerQueue(options);
-  const workers = await Promise.all(options.queues.map((q) => Worker.create(perQueue[q]())));
+  const all = [...options.queues.map((q) => perQueue[q]()), ...hostWorkerOptions(options)];
+  const workers = await Promise.all(all.map((o) => Worker.create(o)));
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
-  options.log.info({ queues: options.queues }, 'workers running');
+  options.log.info({ queues: all.map((o) => o.taskQueue), host: options.hostId }, 'workers running');
   return {
     workers,
     done,
@@ -153,20 +166,43 @@ export function workerOptionsPerQueue(options: StartWorkersOptions): Record<Queu
     workflows: () => ({
       ...base,
       taskQueue: TASK_QUEUES.workflows,
+      ...(options.activities.workflows ? { activities: options.activities.workflows } : {}),
       ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
       ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     }),
-    agents: () => ({
-      ...base,
-      taskQueue: TASK_QUEUES.agents,
-      activities: options.activities.agents,
-      maxConcurrentActivityTaskExecutions: options.maxConcurrentAgents,
-      // Heartbeats carry cancellations back: flush them often so a cancelled agent dies within seconds.
-      maxHeartbeatThrottleInterval: '1s',
-      defaultHeartbeatThrottleInterval: '1s',
-    }),
+    agents: () => agentWorker(base, TASK_QUEUES.agents, options.activities.agents, options.maxConcurrentAgents),
     git: () => ({ ...base, taskQueue: TASK_QUEUES.git, activities: options.activities.git }),
     board: () => ({ ...base, taskQueue: TASK_QUEUES.board, activities: options.activities.board }),
     notify: () => ({ ...base, taskQueue: TASK_QUEUES.notify, activities: options.activities.notify }),
+  };
+}
+
+/**
+ * The workers of this host's own queues: `ouija-git@<host>` beside the git queue, `ouija-agents@<host>` beside the
+ * agents queue. Nothing waits there for a slot of this worker (a wait longer than the schedule-to-start timeout
+ * would declare the host lost): the cluster-wide agent slots already bound what arrives.
+ */
+export function hostWorkerOptions(options: StartWorkersOptions): WorkerOptions[] {
+  const host = options.hostId;
+  if (host === undefined) return [];
+  const base = { connection: options.connection, namespace: options.namespace, shutdownGraceTime: '10s' };
+  const workers: WorkerOptions[] = [];
+  if (options.queues.includes('git')) workers.push({ ...base, taskQueue: hostQueue(host, 'git'), activities: options.activities.git });
+  if (options.queues.includes('agents')) {
+    const slots = Math.max(options.maxAgentsOnHost ?? options.maxConcurrentAgents, options.maxConcurrentAgents);
+    workers.push(agentWorker(base, hostQueue(host, 'agents'), options.activities.agents, slots));
+  }
+  return workers;
+}
+
+function agentWorker(base: Pick<WorkerOptions, 'connection' | 'namespace' | 'shutdownGraceTime'>, taskQueue: string, activities: AgentActivities, slots: number): WorkerOptions {
+  return {
+    ...base,
+    taskQueue,
+    activities,
+    maxConcurrentActivityTaskExecutions: slots,
+    // Heartbeats carry cancellations back: flush them often so a cancelled agent dies within seconds.
+    maxHeartbeatThrottleInterval: '1s',
+    defaultHeartbeatThrottleInterval: '1s',
   };
 }

@@ -3,7 +3,7 @@
  * Importable from both workflow code and clients (no I/O here).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { CardInfo, CardState, PipelineEntry, Trigger } from '../src/core/types';
+import type { CardInfo, CardLimits, CardState, PipelineEntry, SlotPool, Trigger } from '../src/core/types';
 
 /** Everything that happens to a card reaches its workflow through this one signal. */
 export const triggerSignal = defineSignal<[Trigger]>('trigger');
@@ -18,6 +18,24 @@ export const TASK_QUEUES = {
   notify: 'ouija-notify',
 } as const;
 
+/**
+ * A host's own task queues (the worker-specific task queue pattern): every activity on a card's worktree after the
+ * first runs on the host that made it. A host ID names one machine's data directory (see workers/host.ts).
+ */
+export const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+export function hostQueue(host: string, kind: 'git' | 'agents'): string {
+  return `${TASK_QUEUES[kind]}@${host}`;
+}
+export function isHostQueue(taskQueue: string): boolean {
+  return /^ouija-(git|agents)@/.test(taskQueue);
+}
+
+/**
+ * Patch of the workflows that take cluster-wide slots (`CardState.limits`) and prepare afresh at a run's start
+ * (docs/VERSIONING.md). Runs begun before it keep neither.
+ */
+export const CLUSTER_LIMITS_PATCH = 'ouija-cluster-limits';
+
 /** Timeouts and retries the workflow gives its activities; fixed per run (part of the history). */
 export interface CardSettings {
   agentTimeoutMs: number;
@@ -31,6 +49,15 @@ export interface CardSettings {
   activityHeartbeatTimeoutMs: number;
   /** Continue-as-new once the history has this many events (and nothing is in flight). */
   continueAsNewAfterEvents: number;
+  /** Agent processes at once across the cluster (`agent.maxConcurrent`). */
+  agentMaxConcurrent: number;
+  /** Cards of the card's board in review at once (`review.maxCards`); null: no limit. */
+  reviewMaxCards: number | null;
+  /**
+   * Schedule-to-start timeout of the activities on a host's own queues: a host that takes none of them for this
+   * long is lost, and the card moves to another host.
+   */
+  hostLostAfterMs: number;
 }
 
 export const DEFAULT_CARD_SETTINGS: CardSettings = {
@@ -41,7 +68,15 @@ export const DEFAULT_CARD_SETTINGS: CardSettings = {
   crashRetries: 10,
   activityHeartbeatTimeoutMs: 30_000,
   continueAsNewAfterEvents: 2_000,
+  agentMaxConcurrent: 2,
+  reviewMaxCards: null,
+  hostLostAfterMs: 60_000,
 };
+
+/** The limits a card honours, from its workflow's settings. */
+export function limitsOf(settings: CardSettings): CardLimits {
+  return { agents: settings.agentMaxConcurrent, review: settings.reviewMaxCards };
+}
 
 export interface CardWorkflowInput {
   card: CardInfo;
@@ -49,6 +84,38 @@ export interface CardWorkflowInput {
   settings?: Partial<CardSettings>;
   /** Set only by continue-as-new: the state and unprocessed triggers carried over. */
   carried?: { state: CardState; inbox: Trigger[] };
+}
+
+/** A card's ask for slots of a pool, as its limiter keeps it. `firstRunId` tells a later execution of the same card apart. */
+export interface SlotRequest {
+  workflowId: string;
+  firstRunId: string;
+  pool: SlotPool;
+  token: string;
+  count: number;
+  max: number;
+}
+
+/** What a limiter workflow knows: the slots it gave out and the asks waiting, first come first served. */
+export interface LimiterState {
+  max: number;
+  holders: SlotRequest[];
+  waiting: SlotRequest[];
+}
+
+export interface LimiterInput {
+  limiter: string;
+  /** Set only by continue-as-new. */
+  carried?: LimiterState;
+}
+
+export const acquireSignal = defineSignal<[SlotRequest]>('acquire');
+export const releaseSignal = defineSignal<[{ workflowId: string; token: string }]>('release');
+export const limiterQuery = defineQuery<LimiterState>('limiter');
+
+/** A limiter's workflow ID: `limit:agents`, `limit:review:<provider>:<board>`. */
+export function limiterWorkflowId(limiter: string): string {
+  return `limit:${limiter}`;
 }
 
 /** Error types that retrying cannot fix (activities also mark their own as non-retryable). */

@@ -3,10 +3,12 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { log } from '../log';
 import { startOuija } from '../../workers/all-in-one';
+import { requireTokenOffLoopback } from './production';
 import { builtinWebhookSecret, onShutdownSignal, temporalFor } from './services';
 
 export async function devCommand(): Promise<void> {
   const base = loadConfig();
+  requireTokenOffLoopback(base.host, process.env.OUIJA_API_TOKEN);
   const { secret, file } = builtinWebhookSecret(base);
   const config = { ...base, secrets: { ...base.secrets, builtinWebhook: secret } };
   const temporal = await temporalFor(config, log, { port: 7233, uiPort: 8233, persist: true });

@@ -75,7 +75,9 @@ export function describeTrigger(t: Trigger): string {
     case 'effect.succeeded':
       return `effect.succeeded ${t.effectId}`;
     case 'effect.failed':
-      return `effect.failed ${t.effectId} ${t.cancelled ? '(cancelled)' : `(${clip(t.error, 60)})`}`;
+      return `effect.failed ${t.effectId} ${t.cancelled ? '(cancelled)' : t.hostLost ? `(host lost: ${clip(t.error, 50)})` : `(${clip(t.error, 60)})`}`;
+    case 'slot.granted':
+      return `slot.granted ${t.token}`;
     case 'card.moved':
       return `card.moved → ${t.column}`;
     case 'review.changesRequested':
@@ -95,6 +97,10 @@ export function describeEffect(e: Effect): string {
       return `comment ${e.commentKey}`;
     case 'notify':
       return `notify ${e.event}`;
+    case 'acquireSlot':
+      return `acquireSlot ${e.limiter} ${e.token} (${e.count} of ${e.max})`;
+    case 'releaseSlot':
+      return `releaseSlot ${e.limiter} ${e.token}`;
     default:
       return `${e.type} ${e.effectId}`;
   }

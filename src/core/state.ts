@@ -2,7 +2,22 @@
  * The card state's starting point and the questions the workflow asks of it (is the run over, may the
  * workflow complete). Pure: imported by workflow code.
  */
-import { ACTIVE_PHASES, TERMINAL_PHASES, type CardInfo, type CardState, type ParallelGroup, type Phase, type PipelineEntry } from './types';
+import {
+  ACTIVE_PHASES,
+  TERMINAL_PHASES,
+  type CardInfo,
+  type CardLimits,
+  type CardRef,
+  type CardState,
+  type ExternalTrigger,
+  type GroupMember,
+  type InFlight,
+  type ParallelGroup,
+  type Phase,
+  type PipelineEntry,
+  type SlotPool,
+  type Trigger,
+} from './types';
 
 /** Delivery IDs kept in workflow state; older repeats are caught by the Postgres delivery log. */
 export const MAX_REMEMBERED_DELIVERIES = 1000;
@@ -41,10 +56,14 @@ export function validatePipeline(pipeline: readonly PipelineEntry[]): { steps: s
   return { steps, groups };
 }
 
-/** A card Ouija has heard of but not started: idle, run 0. Throws InvalidPipelineError on a bad pipeline. */
-export function initialState(card: CardInfo, pipeline: readonly PipelineEntry[] = DEFAULT_PIPELINE): CardState {
+/**
+ * A card Ouija has heard of but not started: idle, run 0. Throws InvalidPipelineError on a bad pipeline.
+ * `limits`: the cluster-wide limits it honours (workflows under the `ouija-cluster-limits` patch); none: no slots.
+ */
+export function initialState(card: CardInfo, pipeline: readonly PipelineEntry[] = DEFAULT_PIPELINE, limits?: CardLimits): CardState {
   const { steps, groups } = validatePipeline(pipeline);
   return {
+    ...(limits ? { limits } : {}),
     card,
     phase: 'idle',
     pipeline: steps,
@@ -94,4 +113,43 @@ export function reviseFrom(state: Pick<CardState, 'pipeline' | 'groups'>): numbe
 export function groupOf(state: Pick<CardState, 'pipeline' | 'groups'>, index: number): ParallelGroup | undefined {
   const step = state.pipeline[index];
   return step === undefined ? undefined : state.groups?.find((group) => group.steps.includes(step));
+}
+
+/**
+ * A state as this code reads it, from any version that wrote it (a continue-as-new carries the previous run's state,
+ * and saved histories hold old ones): in-flight work of before the tagged union gets the fields its kind has now.
+ */
+export function readState(state: CardState): CardState {
+  const work = state.inFlight as (Omit<InFlight, 'kind'> & { kind: InFlight['kind']; stepIndex?: number; members?: GroupMember[] }) | null;
+  if (work === null) return state;
+  switch (work.kind) {
+    case 'agent':
+    case 'slot':
+      return work.stepIndex === undefined ? { ...state, inFlight: { ...work, stepIndex: state.stepIndex } as InFlight } : state;
+    case 'prepareGroup':
+    case 'group':
+    case 'mergeGroup':
+      if (work.stepIndex !== undefined && work.members !== undefined) return state;
+      return { ...state, inFlight: { ...work, stepIndex: work.stepIndex ?? state.stepIndex, members: work.members ?? [] } as InFlight };
+    default:
+      return state;
+  }
+}
+
+/** Only these may start a run (and so create a card's workflow); any other trigger needs a workflow that exists. */
+export function startsRun(trigger: ExternalTrigger | Trigger): boolean {
+  return (trigger.type === 'card.moved' && trigger.column === 'working') || trigger.type === 'operator.retry';
+}
+
+/** Whether the card holds a slot of `pool`. */
+export function holds(state: Pick<CardState, 'slots'>, pool: SlotPool): boolean {
+  return (state.slots ?? []).some((slot) => slot.pool === pool);
+}
+
+/**
+ * The limiter a pool's slots come from, which is also its workflow's name: one agent pool for the cluster (the
+ * Temporal namespace), one review pool per board.
+ */
+export function limiterOf(pool: SlotPool, ref: CardRef): string {
+  return pool === 'agents' ? 'agents' : `review:${ref.provider}:${ref.boardId}`;
 }

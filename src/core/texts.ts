@@ -2,7 +2,7 @@
  * What Ouija says on the card (comments) and to people (notifications). Card titles, summaries and errors
  * come from outside and can be huge, so every piece is clipped: effects travel through workflow history.
  */
-import type { CardState, InFlight } from './types';
+import type { CardState, GroupWork, InFlight } from './types';
 
 const MAX_TITLE = 200;
 const MAX_SUMMARY = 4000;
@@ -22,10 +22,10 @@ export function describeWork(state: CardState, work: InFlight): string {
   switch (work.kind) {
     case 'prepare':
       return 'workspace preparation';
-    case 'agent': {
-      const index = work.stepIndex ?? state.stepIndex;
-      return `agent step ${index + 1}/${state.pipeline.length} (${state.pipeline[index] ?? '?'})`;
-    }
+    case 'agent':
+      return `agent step ${work.stepIndex + 1}/${state.pipeline.length} (${state.pipeline[work.stepIndex] ?? '?'})`;
+    case 'slot':
+      return work.pool === 'agents' ? `waiting for an agent slot for step ${work.stepIndex + 1}/${state.pipeline.length}` : 'waiting for a review slot';
     case 'publish':
       return 'publishing the branch for review';
     case 'cleanup':
@@ -39,8 +39,8 @@ export function describeWork(state: CardState, work: InFlight): string {
   }
 }
 
-function groupLabel(work: InFlight): string {
-  return `(${(work.members ?? []).map((m) => m.step).join(', ')})`;
+function groupLabel(work: GroupWork): string {
+  return `(${work.members.map((m) => m.step).join(', ')})`;
 }
 
 export const texts = {
@@ -56,6 +56,9 @@ export const texts = {
     `Run ${s.run} failed during ${what}: ${s.lastError ?? 'unknown error'}\n\n` +
     'Move the card to the working column again to retry.',
   cancelled: (s: CardState, why: string) => `Run ${s.run} was cancelled: ${why}.`,
+  hostLost: (s: CardState, what: string, error: string) =>
+    `The host holding the worktree of ${cardLabel(s)} stopped answering during ${what} (${clip(error, 200)}); ` +
+    `run ${s.run} moves to another host (move ${s.moves ?? 0}) and starts again from what was pushed.`,
   cleanupFailed: (s: CardState, error: string) =>
     `Could not clean up the workspace of ${cardLabel(s)}: ${clip(error, MAX_ERROR_LENGTH)}`,
 };

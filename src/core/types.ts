@@ -32,6 +32,7 @@ export type ColumnRole = 'working' | 'review' | 'done' | 'other';
 export type Phase =
   | 'idle' // not (yet) in the working column
   | 'preparing' // worktree and branch being made
+  | 'queued' // waiting for a cluster-wide slot: an agent slot before a step, a review slot before publishing
   | 'working' // agent running step k of n
   | 'publishing' // push with lease, open or update the review request
   | 'review' // waiting for a human
@@ -42,7 +43,7 @@ export type Phase =
 
 export const TERMINAL_PHASES: readonly Phase[] = ['idle', 'done', 'failed', 'cancelled'];
 /** Phases in which a run is under way (an effect of the run may be in flight). */
-export const ACTIVE_PHASES: readonly Phase[] = ['preparing', 'working', 'publishing', 'revising'];
+export const ACTIVE_PHASES: readonly Phase[] = ['preparing', 'queued', 'working', 'publishing', 'revising'];
 
 export interface ReviewComment {
   author: string;
@@ -62,6 +63,13 @@ export interface Workspace {
   remoteSha: string | null;
   /** Set on a parallel step's own worktree (its step name); its branch is local and merged, never pushed. */
   member?: string;
+  /**
+   * The host whose disk holds the worktree (set by the workspace activity that made it): every later activity
+   * on it runs on that host's own task queues. Absent: made by a worker from before host affinity.
+   */
+  host?: string;
+  /** HEAD after the last step that changed it (agent or merge): what publishing pushes. */
+  headSha?: string;
 }
 
 /** The review request (a pull request, or the built-in forge's record of one). */
@@ -75,7 +83,26 @@ export interface ReviewRequest {
  * The kinds of lifecycle work. At most one is in flight per card; `group` is a parallel group's agents, which
  * run side by side (each in a worktree of its own) between the group's `prepareGroup` and `mergeGroup`.
  */
-export type WorkKind = 'prepare' | 'agent' | 'publish' | 'cleanup' | 'prepareGroup' | 'group' | 'mergeGroup';
+export type WorkKind = 'prepare' | 'agent' | 'publish' | 'cleanup' | 'prepareGroup' | 'group' | 'mergeGroup' | 'slot';
+
+/**
+ * Cluster-wide limits, each a pool of slots held by card workflows (see docs/ARCHITECTURE.md, "Limits"):
+ * `agents`, agent processes at once across every host; `review`, cards of one board waiting in review.
+ */
+export type SlotPool = 'agents' | 'review';
+
+export interface CardLimits {
+  /** Agent processes at once across the cluster (`agent.maxConcurrent`). */
+  agents: number;
+  /** Cards of this card's board in review at once (`review.maxCards`); null: no limit. */
+  review: number | null;
+}
+
+/** A slot the card holds; `token` is the ID of the wait that got it. */
+export interface HeldSlot {
+  pool: SlotPool;
+  token: string;
+}
 
 /** What a parallel group does when one of its steps fails for good. */
 export type GroupFailurePolicy =
@@ -106,14 +133,20 @@ export interface GroupMember {
   error?: string;
 }
 
-export interface InFlight {
-  effectId: string;
-  kind: WorkKind;
-  /** For agent effects: which pipeline step; for group work: the group's first step. */
-  stepIndex?: number;
-  /** For group work: its members, in pipeline order. */
-  members?: GroupMember[];
-}
+/** The lifecycle work a card waits on: one effect, or one parallel group's. Tagged by `kind`. */
+export type InFlight =
+  | { kind: 'prepare' | 'publish' | 'cleanup'; effectId: string }
+  /** One pipeline step's agent. */
+  | { kind: 'agent'; effectId: string; stepIndex: number }
+  /**
+   * A parallel group (its first step at `stepIndex`; members in pipeline order): being prepared, running, or being
+   * merged. `hostLost`: a member's host was lost; once every member has stopped, the run moves to another host.
+   */
+  | { kind: 'prepareGroup' | 'group' | 'mergeGroup'; effectId: string; stepIndex: number; members: GroupMember[]; hostLost?: true }
+  /** Waiting for a slot of `pool` (the effect ID is the wait's token); granted, the step at `stepIndex` or publishing begins. */
+  | { kind: 'slot'; effectId: string; pool: SlotPool; stepIndex: number };
+
+export type GroupWork = Extract<InFlight, { members: GroupMember[] }>;
 
 export interface CardState {
   card: CardInfo;
@@ -146,6 +179,20 @@ export interface CardState {
   lastError: string | null;
   /** Summary of the last agent step that succeeded. */
   lastSummary: string | null;
+  /**
+   * The cluster-wide limits the card honours. Present in states of workflows started under the
+   * `ouija-cluster-limits` patch; older states have none and take no slots.
+   */
+  limits?: CardLimits;
+  /** Slots held now: an agent slot while a step's agents run, the review slot from publishing to the run's end. */
+  slots?: HeldSlot[];
+  /** How often this run lost the host holding its worktree and moved to another; part of effect IDs once > 0. */
+  moves?: number;
+  /**
+   * Set when the run moved while publishing: the commit that was being pushed. If the new host finds the remote
+   * branch at it, the push had landed and publishing resumes without running the steps again.
+   */
+  resumeAt?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,15 +235,24 @@ export type ResultTrigger =
       retryable: boolean;
       /** The effect stopped because it was cancelled (card left the working column). */
       cancelled?: boolean;
+      /** The host holding the card's worktree stopped taking its tasks (schedule-to-start or heartbeat timeout). */
+      hostLost?: boolean;
     };
 
-export type Trigger = ExternalTrigger | ResultTrigger;
+/** A pool's limiter granted the slot the card asked for (token: the wait's effect ID). */
+export type SlotTrigger = { type: 'slot.granted'; pool: SlotPool; token: string };
+
+export type Trigger = ExternalTrigger | ResultTrigger | SlotTrigger;
 
 // ---------------------------------------------------------------------------------------------
 // Effects: what the workflow must do. Lifecycle effects carry an effectId and answer with a ResultTrigger.
 
 export type Effect =
-  | { type: 'prepareWorkspace'; effectId: string; card: CardInfo; branch: string }
+  /**
+   * `host`: the host that holds the card's worktree (a revision); absent, any host takes it. `fresh`: start from
+   * what the remote has, discarding whatever a host has left of the card (start of a run, or a move).
+   */
+  | { type: 'prepareWorkspace'; effectId: string; card: CardInfo; branch: string; host?: string; fresh?: true }
   | {
       type: 'runAgent';
       effectId: string;
@@ -215,12 +271,28 @@ export type Effect =
   | { type: 'mergeGroup'; effectId: string; card: CardInfo; workspace: Workspace; merge: string[]; discard: string[] }
   /** Cancel the in-flight lifecycle effect; its (failed, cancelled) result still comes back. */
   | { type: 'cancelEffect'; effectId: string }
+  /**
+   * Ask the limiter of pool `limiter` (one per cluster for agents, one per board for review) for `count` slots of
+   * `max`; the grant comes back as a slot.granted trigger. `releaseSlot` gives a held slot back, or withdraws the ask.
+   */
+  | { type: 'acquireSlot'; pool: SlotPool; limiter: string; token: string; count: number; max: number }
+  | { type: 'releaseSlot'; pool: SlotPool; limiter: string; token: string }
   // Fire-and-forget (idempotent, retried by their own activities; no result trigger):
   | { type: 'moveCard'; card: CardInfo; column: ColumnRole }
   | { type: 'comment'; card: CardInfo; commentKey: string; text: string }
   | { type: 'notify'; card: CardInfo; event: string; text: string };
 
 export type LifecycleEffect = Extract<Effect, { effectId: string }> & { type: Exclude<Effect['type'], 'cancelEffect'> };
+
+/** The effects that run as activities and answer with a result trigger (the rest are fire-and-forget). */
+export const LIFECYCLE_EFFECT_TYPES = ['prepareWorkspace', 'runAgent', 'publish', 'cleanupWorkspace', 'prepareGroup', 'mergeGroup'] as const satisfies readonly LifecycleEffect['type'][];
+/** Compile-time check that the list above names every lifecycle effect. */
+export const LIFECYCLE_LIST_IS_COMPLETE: Exclude<LifecycleEffect['type'], (typeof LIFECYCLE_EFFECT_TYPES)[number]> extends never ? true : never = true;
+
+/** Effects that change the card on its board or tell people: run in order per queue, awaited before the workflow ends. */
+export type BackgroundEffect = Extract<Effect, { type: 'moveCard' | 'comment' | 'notify' }>;
+/** Effects that talk to a pool's limiter: in order, awaited before the workflow ends. */
+export type SlotEffect = Extract<Effect, { type: 'acquireSlot' | 'releaseSlot' }>;
 
 export interface TransitionResult {
   state: CardState;

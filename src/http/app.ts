@@ -30,12 +30,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   // Ready only when both Postgres and Temporal answer: a load balancer then routes webhooks elsewhere.
   app.get('/readyz', async (_req, res) => {
-    // Each check has a deadline: a server that is down must make this answer 503 now, not hang until it is back.
-    const checks = await Promise.allSettled([
-      withinDeadline(sql`select 1`.execute(deps.db), READY_CHECK_DEADLINE_MS),
-      withinDeadline(deps.temporal.workflowService.getSystemInfo({}), READY_CHECK_DEADLINE_MS),
-    ]);
-    const [postgres, temporal] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : String((c.reason as Error).message)));
+    const { postgres, temporal } = await readinessChecks(deps.db, deps.temporal);
     const ok = postgres === 'ok' && temporal === 'ok';
     res.status(ok ? 200 : 503).json({ ok, postgres, temporal });
   });
@@ -49,6 +44,16 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 }
 
 const READY_CHECK_DEADLINE_MS = 2_000;
+
+/** Whether Postgres and Temporal answer: 'ok' or what went wrong. Each check has a deadline: a server that is down makes it answer now, not when it is back. */
+export async function readinessChecks(db: Kysely<Database>, temporal: Client): Promise<{ postgres: string; temporal: string }> {
+  const checks = await Promise.allSettled([
+    withinDeadline(sql`select 1`.execute(db), READY_CHECK_DEADLINE_MS),
+    withinDeadline(temporal.workflowService.getSystemInfo({}), READY_CHECK_DEADLINE_MS),
+  ]);
+  const [postgres, temporalState] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : String((c.reason as Error).message)));
+  return { postgres: postgres!, temporal: temporalState! };
+}
 
 function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

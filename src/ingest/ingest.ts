@@ -14,6 +14,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import { workflowIdForCard } from '../core/cards';
 import { isRepoAllowed } from '../core/repos';
+import { startsRun } from '../core/state';
 import type { CardInfo, ExternalTrigger, PipelineEntry } from '../core/types';
 import { markAccepted, markIgnored, recordDelivery, type Database } from '../db';
 import type { Logger } from '../log';
@@ -29,6 +30,8 @@ export interface IngestDeps {
   log: Logger;
   pipeline: PipelineEntry[];
   cardSettings: Partial<CardSettings>;
+  /** The review limit of a card's board (config `review.maxCards`, per board); a new workflow gets it in its settings. */
+  reviewMaxCardsFor?: (card: CardInfo) => number | null;
   allowedRepos: readonly string[];
 }
 
@@ -85,12 +88,10 @@ function whyIgnore(deps: IngestDeps, event: InboundEvent): string | null {
   return null;
 }
 
-/** Only these may create a workflow; any other trigger for a card without one has nothing to act on. */
-function startsRun(trigger: ExternalTrigger): boolean {
-  return (trigger.type === 'card.moved' && trigger.column === 'working') || trigger.type === 'operator.retry';
-}
-
-/** Returns false when the trigger cannot start a workflow and the card has none running. */
+/**
+ * Returns false when the trigger cannot start a workflow and the card has none running. Only triggers that start a
+ * run (the core's `startsRun`) may create a workflow; any other for a card without one has nothing to act on.
+ */
 async function deliver(deps: IngestDeps, workflowId: string, card: CardInfo, trigger: ExternalTrigger): Promise<boolean> {
   if (!startsRun(trigger)) {
     try {
@@ -104,7 +105,7 @@ async function deliver(deps: IngestDeps, workflowId: string, card: CardInfo, tri
   await deps.temporal.workflow.signalWithStart(cardWorkflow, {
     workflowId,
     taskQueue: TASK_QUEUES.workflows,
-    args: [{ card, pipeline: deps.pipeline, settings: deps.cardSettings }],
+    args: [{ card, pipeline: deps.pipeline, settings: { ...deps.cardSettings, ...(deps.reviewMaxCardsFor ? { reviewMaxCards: deps.reviewMaxCardsFor(card) } : {}) } }],
     signal: triggerSignal,
     signalArgs: [trigger],
     typedSearchAttributes: [

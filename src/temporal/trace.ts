@@ -25,28 +25,27 @@
  * timed-out task delivers them again with the next attempt), and within them every signal comes before every
  * activity result, each group in history order.
  */
-import { defaultFailureConverter, defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
+import { decodeTimeoutType, defaultFailureConverter, defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
-import { initialState } from '../core/state';
 import { transition } from '../core/transition';
-import type { CardState, Effect, EffectResult, LifecycleEffect, ResultTrigger, Trigger } from '../core/types';
-import { activityFailureMessage, effectFailed } from '../../workflows/effect-failed';
-import { triggerSignal, type CardWorkflowInput } from '../../workflows/messages';
+import { initialState, readState } from '../core/state';
+import { LIFECYCLE_EFFECT_TYPES, type CardState, type Effect, type EffectResult, type ResultTrigger, type Trigger } from '../core/types';
+import { activityFailureMessage, effectFailed, meansHostLost } from '../../workflows/effect-failed';
+import { CLUSTER_LIMITS_PATCH, DEFAULT_CARD_SETTINGS, isHostQueue, limitsOf, triggerSignal, type CardWorkflowInput } from '../../workflows/messages';
 
 const EventType = temporal.api.enums.v1.EventType;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type Failure = temporal.api.failure.v1.IFailure;
 
 /** Activities whose results come back to the workflow as triggers. */
-const LIFECYCLE_ACTIVITIES: ReadonlySet<string> = new Set([
-  'prepareWorkspace',
-  'runAgent',
-  'publish',
-  'cleanupWorkspace',
-  'prepareGroup',
-  'mergeGroup',
-] satisfies Array<LifecycleEffect['type']>);
+const LIFECYCLE_ACTIVITIES: ReadonlySet<string> = new Set(LIFECYCLE_EFFECT_TYPES);
+
+interface ScheduledActivity {
+  activityId: string;
+  type: string;
+  taskQueue: string;
+}
 
 export interface HistoryTrigger {
   /** The event that delivered it; for a trigger carried over by continue-as-new, the start event. */
@@ -82,7 +81,23 @@ export function cardInputOf(history: History): CardWorkflowInput {
 /** The state the run began in: carried over by continue-as-new, else the card's initial state. */
 export function initialStateOf(history: History): CardState {
   const input = cardInputOf(history);
-  return input.carried?.state ?? initialState(input.card, input.pipeline);
+  if (input.carried) return readState(input.carried.state);
+  return initialState(input.card, input.pipeline, limitsOfRun(history, input));
+}
+
+/** The limits a run began with: those of its settings, if it ran under the limits patch (its first task's marker). */
+function limitsOfRun(history: History, input: CardWorkflowInput): CardState['limits'] {
+  const patchedRun = (history.events ?? []).some(
+    (event) => event.eventType === EventType.EVENT_TYPE_MARKER_RECORDED && markerPatchId(event) === CLUSTER_LIMITS_PATCH,
+  );
+  return patchedRun ? limitsOf({ ...DEFAULT_CARD_SETTINGS, ...input.settings }) : undefined;
+}
+
+/** The patch a `core_patch` marker records: sdk-core writes `{ "id": …, "deprecated": … }` under `patch-data`. */
+function markerPatchId(event: HistoryEvent): string | undefined {
+  const attrs = event.markerRecordedEventAttributes;
+  if (attrs?.markerName !== 'core_patch') return undefined;
+  return fromPayloadsAtIndex<{ id?: string }>(defaultPayloadConverter, 0, attrs.details?.['patch-data']?.payloads)?.id;
 }
 
 /** The triggers of the run, in the order the workflow processed them (see the module comment). */
@@ -91,7 +106,7 @@ export function triggersOf(history: History): HistoryTrigger[] {
   const input = cardInputOf(history);
   const startId = eventIdOf(events[0]);
   const ordered: HistoryTrigger[] = (input.carried?.inbox ?? []).map((trigger) => ({ eventId: startId, origin: 'carried', trigger }));
-  const scheduled = new Map<number, { activityId: string; type: string }>();
+  const scheduled = new Map<number, ScheduledActivity>();
   let signals: HistoryTrigger[] = [];
   let results: HistoryTrigger[] = [];
 
@@ -106,7 +121,7 @@ export function triggersOf(history: History): HistoryTrigger[] {
       if (trigger) signals.push({ eventId, origin: 'signal', trigger });
     } else if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
       const attrs = event.activityTaskScheduledEventAttributes;
-      scheduled.set(eventId, { activityId: attrs?.activityId ?? '', type: attrs?.activityType?.name ?? '' });
+      scheduled.set(eventId, { activityId: attrs?.activityId ?? '', type: attrs?.activityType?.name ?? '', taskQueue: attrs?.taskQueue?.name ?? '' });
     } else {
       const trigger = resultTrigger(event, scheduled);
       if (trigger) results.push({ eventId, origin: 'activity', trigger });
@@ -134,7 +149,7 @@ function signalTrigger(event: HistoryEvent): Trigger | undefined {
 }
 
 /** An activity result event of a lifecycle activity, as the trigger workflows/card.ts makes of it. */
-function resultTrigger(event: HistoryEvent, scheduled: Map<number, { activityId: string; type: string }>): ResultTrigger | undefined {
+function resultTrigger(event: HistoryEvent, scheduled: Map<number, ScheduledActivity>): ResultTrigger | undefined {
   const completed = event.activityTaskCompletedEventAttributes;
   const failed = event.activityTaskFailedEventAttributes;
   const timedOut = event.activityTaskTimedOutEventAttributes;
@@ -152,7 +167,11 @@ function resultTrigger(event: HistoryEvent, scheduled: Map<number, { activityId:
   // Core hands the workflow an ActivityFailure with these messages whose cause is the event's failure
   // (sdk-core activity_state_machine.rs); a cancellation's cause carries no message.
   if (failed) return effectFailed(effectId, activityFailureMessage('Activity task failed', messageOf(failed.failure)), false);
-  if (timedOut) return effectFailed(effectId, activityFailureMessage('Activity task timed out', messageOf(timedOut.failure)), false);
+  if (timedOut) {
+    const timeout = decodeTimeoutType(timedOut.failure?.timeoutFailureInfo?.timeoutType);
+    const hostLost = meansHostLost(isHostQueue(activity.taskQueue), timeout);
+    return effectFailed(effectId, activityFailureMessage('Activity task timed out', messageOf(timedOut.failure)), false, hostLost);
+  }
   return effectFailed(effectId, 'Activity cancelled', true);
 }
 

@@ -23,11 +23,10 @@ import { moveCard } from '../../src/db';
 import { ingest } from '../../src/ingest';
 import { log } from '../../src/log';
 import { builtinInbound } from '../../src/plugins/kanban/builtin';
-import { TASK_QUEUES } from '../../workflows/messages';
 import { formatHistoryJson } from '../../src/temporal/history-json';
 import { startOuija, type RunningOuija } from '../../workers/all-in-one';
 import globalSetup, { stopAll } from '../support/global-setup';
-import { startHarness, type Harness } from '../support/ouija-harness';
+import { startHarness, workersOf, type Harness } from '../support/ouija-harness';
 
 type History = temporal.api.history.v1.IHistory;
 
@@ -176,10 +175,10 @@ const SCENARIOS: Scenario[] = [
  */
 async function crashScenario(h: Harness): Promise<string> {
   // Only the doomed process may pick up the first attempt: stop this Ouija's own agents worker first.
-  const own = h.ouija.workers?.workers.find((w) => w.options.taskQueue === TASK_QUEUES.agents);
-  if (!own) throw new Error('the harness runs no agents worker');
-  own.shutdown();
-  await until(async () => own.getState() === 'STOPPED', 'the harness agents worker to stop');
+  const own = workersOf(h, 'agents');
+  if (own.length === 0) throw new Error('the harness runs no agents worker');
+  for (const w of own) w.shutdown();
+  await until(async () => own.every((w) => w.getState() === 'STOPPED'), 'the harness agents workers to stop');
 
   const doomed = await startAgentWorkerProcess(h.config);
   let replacement: RunningOuija | undefined;

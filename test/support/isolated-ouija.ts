@@ -18,6 +18,8 @@ export interface IsolatedOuija {
   namespace: string;
   database: TestDatabase;
   remote: string;
+  /** `remote` and the `extraRemotes` more, all allowed. */
+  remotes: string[];
   workDir: string;
 }
 
@@ -28,6 +30,8 @@ export async function isolatedOuija(options: {
   overrides?: DeepPartial<OuijaConfig>;
   /** The Postgres server for its database (default OUIJA_TEST_DATABASE_URL's). */
   databaseServerUrl?: string;
+  /** More bare remotes beside the first (cards on several repositories). */
+  extraRemotes?: number;
 }): Promise<IsolatedOuija> {
   // Random, not a counter: jest gives every test file a fresh module registry in the same worker process.
   const namespace = `${options.prefix}-${crypto.randomUUID().slice(0, 8)}`;
@@ -41,6 +45,12 @@ export async function isolatedOuija(options: {
   }
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `${options.prefix}-`));
   const remote = await createBareRemote(workDir);
+  const remotes = [remote];
+  for (let i = 1; i <= (options.extraRemotes ?? 0); i++) {
+    const dir = path.join(workDir, `repo-${i}`);
+    fs.mkdirSync(dir);
+    remotes.push(await createBareRemote(dir));
+  }
   const database = await createTestDatabase({ serverUrl: options.databaseServerUrl });
   const config = loadConfig({
     cwd: workDir,
@@ -51,11 +61,11 @@ export async function isolatedOuija(options: {
       databaseUrl: database.url,
       secrets: { builtinWebhook: options.builtinWebhookSecret },
       temporal: { namespace },
-      repos: { allow: [remote] },
+      repos: { allow: remotes },
       // Callers drive reconciliation themselves (test/integration/reconcile); a timer would race them.
       reconcileIntervalMs: 0,
       ...options.overrides,
     },
   });
-  return { config, namespace, database, remote, workDir };
+  return { config, namespace, database, remote, remotes, workDir };
 }

@@ -24,6 +24,11 @@ export interface PrepareInput {
   branch: string;
   /** Where a new branch starts; undefined = the remote's default branch. */
   baseBranch?: string;
+  /**
+   * Make the worktree anew from the remote branch (or the base), discarding whatever this host kept of the card: a
+   * run's start, or a card that moved here from a lost host. Default: reuse a healthy worktree with its uncommitted work.
+   */
+  fresh?: boolean;
 }
 
 /** Git settings that carry a secret (an https auth header, see `githubHttpAuth`): passed to git by environment. */
@@ -88,7 +93,7 @@ class GitWorkspaces implements Workspaces {
     this.worktreesDir = path.join(root, 'worktrees');
   }
 
-  async prepare({ cardKey, repo, branch, baseBranch }: PrepareInput): Promise<Workspace> {
+  async prepare({ cardKey, repo, branch, baseBranch, fresh = false }: PrepareInput): Promise<Workspace> {
     assertSafeBranch(branch);
     if (baseBranch !== undefined) assertSafeBaseBranch(baseBranch);
     const remote = parseRemote(repo);
@@ -104,7 +109,7 @@ class GitWorkspaces implements Workspaces {
       const baseTip = tips.get(base) ?? null;
       if (!baseTip) throw new Error(`base branch ${base} not found on ${remote.url}`);
       const head =
-        (await this.reuse(worktree, mirror, branch, remoteSha)) ?? (await this.create(worktree, mirror.git, branch, remoteSha ?? baseTip));
+        (fresh ? null : await this.reuse(worktree, mirror, branch, remoteSha)) ?? (await this.create(worktree, mirror.git, branch, remoteSha ?? baseTip));
       // Unrelated histories have no merge base: count from where the workspace started.
       const baseSha = head === baseTip ? head : ((await mergeBase(mirror.git, baseTip, head)) ?? head);
       return { path: worktree, branch, baseSha, remoteSha };

@@ -13,12 +13,11 @@ import type { OuijaConfig } from '../../../src/config';
 import { listAgentRuns } from '../../../src/db';
 import { git } from '../../../src/cli/local-repo';
 import { log } from '../../../src/log';
-import { TASK_QUEUES } from '../../../workflows/messages';
 import { startOuija, type RunningOuija } from '../../../workers/all-in-one';
 import type { AgentHeartbeat } from '../../../activities/agent';
 import { cliBinary, moveToWork, startCliHarness, stopCliHarness } from '../../support/agent-cli';
 import { startFakeAnthropic, userText, workingDirectory, type ContentBlock, type FakeAnthropic } from '../../support/fake-providers/anthropic';
-import type { Harness } from '../../support/ouija-harness';
+import { workersOf, type Harness } from '../../support/ouija-harness';
 
 const AGENT_WORKER = path.resolve(__dirname, '../../histories/agent-worker.ts');
 
@@ -43,9 +42,9 @@ afterAll(async () => {
 
 test('worker killed mid-run → the retried attempt runs claude --resume <first session> and keeps the earlier work', async () => {
   // Only the doomed process may pick up the first attempt: stop the harness's own agents worker.
-  const own = h.ouija.workers!.workers.find((w) => w.options.taskQueue === TASK_QUEUES.agents)!;
-  own.shutdown();
-  await until(async () => own.getState() === 'STOPPED', 'the harness agents worker to stop');
+  const own = workersOf(h, 'agents');
+  for (const w of own) w.shutdown();
+  await until(async () => own.every((w) => w.getState() === 'STOPPED'), 'the harness agents workers to stop');
   doomed = await startAgentWorkerProcess(h.config);
 
   fake.holdToolResults = true;

@@ -10,11 +10,11 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { git } from '../../../src/cli/local-repo';
 import { listAgentRuns } from '../../../src/db';
-import { TASK_QUEUES } from '../../../workflows/messages';
+import { TASK_QUEUES, hostQueue } from '../../../workflows/messages';
 import { startKillableWorker, stopKillableWorker, type KillableWorker } from '../../reliability/support/killable-process';
 import type { KillPlan, KillRecord, KillTarget } from '../../reliability/support/killable-worker';
 import { moveToWork } from '../../support/agent-cli';
-import { startHarness, type Harness } from '../../support/ouija-harness';
+import { startHarness, workersOf, type Harness } from '../../support/ouija-harness';
 
 let h: Harness;
 let worker: KillableWorker | undefined;
@@ -22,8 +22,11 @@ let bundlePath: string;
 
 beforeAll(async () => {
   h = await startHarness({ agent: { maxAttempts: 1, heartbeatTimeoutMs: 2_000 }, activities: { heartbeatTimeoutMs: 2_000 } });
-  // Only the killable process may run agents: stop the harness's own agents worker.
-  await h.ouija.workers!.workers.find((w) => w.options.taskQueue === TASK_QUEUES.agents)!.shutdown();
+  // Only the killable process may run agents: stop the harness's own agents workers (the shared queue and this host's
+  // own; the killable process has the same data directory, so it is the same host and serves the same host queue).
+  const agentWorkers = workersOf(h, 'agents');
+  expect(agentWorkers.map((w) => w.options.taskQueue).sort()).toEqual([TASK_QUEUES.agents, hostQueue(h.ouija.hostId!, 'agents')]);
+  await Promise.all(agentWorkers.map((w) => w.shutdown()));
   bundlePath = path.join(h.workDir, 'workflows.js');
   const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../../workflows'), logger: new DefaultLogger('WARN') });
   fs.writeFileSync(bundlePath, bundle.code);

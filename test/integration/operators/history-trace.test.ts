@@ -130,7 +130,8 @@ test('a card through review, a revision and approval: exported, shown by the Tem
   const steps = traceHistory(exported);
   expect(steps.at(-1)!.after).toEqual(final);
   expect(traceHistory(fromCli).at(-1)!.after).toEqual(final);
-  expect(phasesOf(steps)).toEqual(['idle', 'preparing', 'working', 'publishing', 'review', 'revising', 'publishing', 'review', 'done']);
+  // Each step waits (briefly, here) for a cluster-wide agent slot: the revision goes revising → queued → revising.
+  expect(phasesOf(steps)).toEqual(['idle', 'preparing', 'queued', 'working', 'publishing', 'review', 'revising', 'queued', 'revising', 'publishing', 'review', 'done']);
   const duplicate = steps.filter((s) => s.ignored === `duplicate delivery ${repeated}`);
   expect(duplicate).toHaveLength(1);
   expect(duplicate[0]).toMatchObject({ origin: 'signal', trigger: { type: 'review.changesRequested' }, effects: [] });
@@ -182,11 +183,12 @@ test('a card moved out of the working column mid-run: the trace shows the agent 
   const steps = traceHistory(history);
   expect(steps.at(-1)!.after).toEqual(final);
   expect(emittedLifecycle(steps)).toEqual(scheduledLifecycle(history));
-  expect(phasesOf(steps)).toEqual(['idle', 'preparing', 'working', 'cancelled']);
+  expect(phasesOf(steps)).toEqual(['idle', 'preparing', 'queued', 'working', 'cancelled']);
   const stopped = steps.find((s) => s.trigger.type === 'effect.failed');
   expect(stopped?.trigger).toEqual({ type: 'effect.failed', effectId: 'r1/agent/implement/0', error: 'Activity cancelled', retryable: false, cancelled: true });
   expect(stopped?.before.phase).toBe('cancelled');
-  expect(stopped?.effects.map((e) => e.type)).toEqual(['cleanupWorkspace']);
+  // The agent has stopped: its cluster-wide slot goes back, then the worktree is cleaned up.
+  expect(stopped?.effects.map((e) => e.type)).toEqual(['releaseSlot', 'cleanupWorkspace']);
   const moved = steps.find((s) => s.trigger.type === 'card.moved' && s.trigger.column === 'other');
   expect(moved?.effects.map((e) => e.type)).toContain('cancelEffect');
 });

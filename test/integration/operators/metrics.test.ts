@@ -5,6 +5,7 @@
 import { signBuiltinBody } from '../../../src/plugins/kanban/builtin';
 import { startHarness, WEBHOOK_SECRET, type Harness } from '../../support/ouija-harness';
 import { eventually } from '../../support/eventually';
+import { hostQueue } from '../../../workflows/messages';
 
 let h: Harness;
 beforeAll(async () => {
@@ -72,7 +73,7 @@ test('a card run to review shows in deliveries, agent durations, cards by phase 
 
   // The SDK's own metrics, appended from its loopback exporter.
   expect(samples.some((s) => s.name.startsWith('temporal_'))).toBe(true);
-  expect(value(samples, 'temporal_activity_execution_latency_count', { activity_type: 'runAgent', task_queue: 'ouija-agents', namespace: h.config.temporal.namespace })).toBeGreaterThanOrEqual(1);
+  expect(value(samples, 'temporal_activity_execution_latency_count', { activity_type: 'runAgent', task_queue: hostQueue(h.ouija.hostId!, 'agents'), namespace: h.config.temporal.namespace })).toBeGreaterThanOrEqual(1);
 
   // One exposition: no metric family is declared twice (Prometheus would reject the scrape).
   const families = text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);

@@ -16,9 +16,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { workflowIdForCard } from '../../../src/core/cards';
 import type { CardInfo, CardState, EffectResult } from '../../../src/core/types';
+import type { LimiterActivities } from '../../../activities/types';
 import { runReplay } from '../../../src/cli/replay';
 import { ensureNamespace, waitForNamespace } from '../../../src/temporal/namespace';
 import { historyFilesAt, loadHistories, loadHistoryFile, type LoadedHistory } from '../../../src/temporal/histories';
@@ -186,7 +188,10 @@ test('the change guarded by patched() replays old histories and one recorded wit
   const exit = await runReplay([dir], {}, { out: (l) => lines.push(l) });
   expect(exit).toBe(1);
   expect(lines[0]).toMatch(/^ok {6}card:builtin:b1:c1 run \S+ \(.*a-happy-path\.json\)$/);
-  const marker = recorded.history.events!.find((e) => e.markerRecordedEventAttributes)!;
+  // The test's own patch marker (the workflow records its own patches too).
+  const patchOf = (details: Record<string, { payloads?: unknown[] | null }> | null | undefined) =>
+    fromPayloadsAtIndex<{ id?: string }>(defaultPayloadConverter, 0, details?.['patch-data']?.payloads as never)?.id;
+  const marker = recorded.history.events!.find((e) => patchOf(e.markerRecordedEventAttributes?.details) === PATCH_ID)!;
   expect(lines[1]).toMatch(new RegExp(`^FAILED {2}\\S+ run \\S+ \\(.*b-patched\\.json\\): nondeterminism at event ${marker.eventId} MarkerRecorded: .*patch marker .*${PATCH_ID}`));
   expect(lines.at(-1)).toBe('2 replayed, 1 failed');
 });
@@ -204,8 +209,9 @@ async function recordWithStubActivities(code: WorkflowCode) {
     await ensureNamespace(connection, namespace, 1);
     await waitForNamespace(connection, namespace);
     const base = { connection: native, namespace };
+    const client = new Client({ connection, namespace });
     const workers = await Promise.all([
-      Worker.create({ ...base, taskQueue, ...code }),
+      Worker.create({ ...base, taskQueue, ...code, activities: alwaysGranting(client) }),
       Worker.create({ ...base, taskQueue: TASK_QUEUES.git, activities: stubActivities.git }),
       Worker.create({ ...base, taskQueue: TASK_QUEUES.agents, activities: stubActivities.agents }),
       Worker.create({ ...base, taskQueue: TASK_QUEUES.board, activities: stubActivities.board }),
@@ -213,7 +219,6 @@ async function recordWithStubActivities(code: WorkflowCode) {
     ]);
     const running = workers.map((w) => w.run());
     try {
-      const client = new Client({ connection, namespace });
       const cardId = `c${randomBytes(4).toString('hex')}`;
       const card: CardInfo = { ref: { provider: 'builtin', boardId: 'replay', cardId }, key: `builtin:replay:${cardId}`, title: 'Patched', body: '', repo: '/srv/git/replay.git' };
       const workflowId = workflowIdForCard(card.key);
@@ -242,6 +247,20 @@ async function recordWithStubActivities(code: WorkflowCode) {
     await native.close();
     await connection.close();
   }
+}
+
+/** A limiter that grants every ask at once: the card workflow's local activity answers it with the grant itself. */
+function alwaysGranting(client: Client): LimiterActivities {
+  return {
+    async signalLimiter(signal) {
+      if (!('acquire' in signal)) return;
+      const { workflowId, pool, token } = signal.acquire;
+      await client.workflow.getHandle(workflowId).signal(triggerSignal, { type: 'slot.granted', pool, token });
+    },
+    async staleSlotHolders() {
+      return [];
+    },
+  };
 }
 
 /** What the real activities return on success, minus the git, the agent and the board. */

@@ -15,8 +15,10 @@ export interface WorkersApart {
 }
 
 export async function startWorkersApart(h: Harness, queues: QueueName[]): Promise<WorkersApart> {
-  const taskQueues = new Set<string>(queues.map((q) => TASK_QUEUES[q]));
-  await Promise.all((h.ouija.workers?.workers ?? []).filter((w) => taskQueues.has(w.options.taskQueue)).map((w) => w.shutdown()));
+  // The shared queues and this host's own ones (`ouija-git@<host>`): the process apart has the same data directory.
+  const taskQueues = queues.map((q) => TASK_QUEUES[q]);
+  const served = (taskQueue: string) => taskQueues.some((q) => taskQueue === q || taskQueue.startsWith(`${q}@`));
+  await Promise.all((h.ouija.workers?.workers ?? []).filter((w) => served(w.options.taskQueue)).map((w) => w.shutdown()));
   const child = await startWorkerProcess(h.config, queues, process.env.TEMPORAL_ADDRESS!);
   return { pid: child.proc.pid!, stop: () => stopKillableWorker(child) };
 }

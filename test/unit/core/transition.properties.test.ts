@@ -6,9 +6,23 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { initialState, isActive, isQuiescent, isTerminal, reviseFrom } from '../../../src/core/state';
+import { initialState, isActive, isQuiescent, isTerminal, reviseFrom, startsRun } from '../../../src/core/state';
 import { transition } from '../../../src/core/transition';
-import type { CardInfo, CardState, ColumnRole, EffectResult, ExternalTrigger, InFlight, PipelineEntry, TransitionResult, Trigger, WorkKind } from '../../../src/core/types';
+import type {
+  CardInfo,
+  CardLimits,
+  CardState,
+  ColumnRole,
+  EffectResult,
+  ExternalTrigger,
+  InFlight,
+  PipelineEntry,
+  ResultTrigger,
+  SlotPool,
+  TransitionResult,
+  Trigger,
+  WorkKind,
+} from '../../../src/core/types';
 import { deepFreeze, makeCard, workspaceFor } from './support';
 
 const NUM_RUNS = 2000;
@@ -18,12 +32,14 @@ type ResultRecipe = {
   kind: 'result';
   answersInFlight: boolean;
   staleId: string;
-  outcome: 'succeeded' | 'failed' | 'cancelled';
+  outcome: 'succeeded' | 'failed' | 'cancelled' | 'hostLost';
   wrongKind: boolean;
   /** Which running step of a parallel group answers. */
   member: number;
 };
-type Recipe = ExternalRecipe | ResultRecipe;
+/** A limiter's grant: mostly for the slot the card waits for, sometimes a stray or repeated one. */
+type GrantRecipe = { kind: 'grant'; answersWait: boolean; staleToken: string; pool: SlotPool };
+type Recipe = ExternalRecipe | ResultRecipe | GrantRecipe;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 const cardArb: fc.Arbitrary<CardInfo> = fc.oneof(
@@ -61,10 +77,24 @@ const resultArb: fc.Arbitrary<ResultRecipe> = fc.record({
     { weight: 10, arbitrary: fc.constant('succeeded' as const) },
     { weight: 1, arbitrary: fc.constant('failed' as const) },
     { weight: 1, arbitrary: fc.constant('cancelled' as const) },
+    { weight: 1, arbitrary: fc.constant('hostLost' as const) },
   ),
   wrongKind: fc.integer({ min: 0, max: 49 }).map((n) => n === 0),
   member: fc.nat(2),
 });
+
+const grantArb: fc.Arbitrary<GrantRecipe> = fc.record({
+  kind: fc.constant('grant' as const),
+  answersWait: fc.oneof({ weight: 8, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  staleToken: fc.constantFrom('r1/slot/agents-implement/0', 'r1/slot/review/0', 'r2/slot/agents-plan/0', 'nonsense'),
+  pool: fc.constantFrom<SlotPool>('agents', 'review'),
+});
+
+/** No limits (workflows from before the patch), or a cluster-wide agent limit with or without a review limit. */
+const limitsArb: fc.Arbitrary<CardLimits | undefined> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant(undefined) },
+  { weight: 2, arbitrary: fc.record({ agents: fc.integer({ min: 1, max: 4 }), review: fc.oneof(fc.constant(null), fc.integer({ min: 1, max: 3 })) }) },
+);
 
 const pipelineArb: fc.Arbitrary<PipelineEntry[]> = fc.oneof(
   fc.constantFrom<PipelineEntry[]>(['implement'], ['plan', 'implement', 'test'], ['lint', 'test'], ['a', 'b', 'c', 'd']),
@@ -80,56 +110,86 @@ const pipelineArb: fc.Arbitrary<PipelineEntry[]> = fc.oneof(
 );
 const scenarioArb = fc.record({
   pipeline: pipelineArb,
-  recipes: fc.array(fc.oneof({ weight: 2, arbitrary: externalArb }, { weight: 3, arbitrary: resultArb }), { maxLength: 40, size: 'max' }),
+  limits: limitsArb,
+  recipes: fc.array(fc.oneof({ weight: 2, arbitrary: externalArb }, { weight: 3, arbitrary: resultArb }, { weight: 1, arbitrary: grantArb }), { maxLength: 40, size: 'max' }),
 });
 
 const KINDS: WorkKind[] = ['prepare', 'agent', 'publish', 'cleanup', 'prepareGroup', 'mergeGroup'];
 
-/** The effect IDs a state waits on: the one in flight, or each running step of a parallel group. */
+/** The effect IDs a state waits on: the one in flight, or each running step of a parallel group (a slot wait is no effect). */
 function awaited(work: InFlight | null): string[] {
-  if (work === null) return [];
-  return work.kind === 'group' ? (work.members ?? []).filter((m) => m.status === 'running').map((m) => m.effectId) : [work.effectId];
+  if (work === null || work.kind === 'slot') return [];
+  return work.kind === 'group' ? work.members.filter((m) => m.status === 'running').map((m) => m.effectId) : [work.effectId];
 }
 
-function resultOf(kind: WorkKind, branch: string, work: InFlight | null): EffectResult {
+/** Where the workspaces of a result live: `host` (the prepare's host, or the card's workspace's host). */
+function resultOf(kind: WorkKind, branch: string, work: InFlight | null, host: string, pushedAlready: boolean): EffectResult {
   switch (kind) {
     case 'prepareGroup':
-      return { kind, workspaces: Object.fromEntries((work?.members ?? []).map((m) => [m.step, workspaceFor(`${branch}--${m.step}`)])) };
+      return {
+        kind,
+        workspaces: Object.fromEntries((work && 'members' in work ? work.members : []).map((m) => [m.step, { ...workspaceFor(`${branch}--${m.step}`), host }])),
+      };
     case 'mergeGroup':
-      return { kind, headSha: 'h2', merged: [] };
+      return { kind, headSha: 'h1', merged: [] };
     case 'prepare':
-      return { kind, workspace: workspaceFor(branch) };
+      // Sometimes the remote branch is already at the agents' commit (a move after the push had landed).
+      return { kind, workspace: { ...workspaceFor(branch), host, remoteSha: pushedAlready ? 'h1' : null } };
     case 'group':
     case 'agent':
       return { kind: 'agent', summary: 'did it', commits: 1, headSha: 'h1', filesChanged: [] };
     case 'publish':
       return { kind, review: { id: '1', url: 'https://example.test/pr/1', headSha: 'h1' }, remoteSha: 'h1' };
     case 'cleanup':
-      return { kind };
+    case 'slot':
+      return { kind: 'cleanup' };
   }
 }
 
 /** Turns a recipe into a concrete trigger for `state`. */
-function materialize(recipe: Recipe, state: CardState, branch: string): Trigger {
+function materialize(recipe: Recipe, state: CardState, branch: string, nextHost: string): Trigger {
   if (recipe.kind === 'external') return { ...recipe.trigger, deliveryId: recipe.deliveryId } as ExternalTrigger;
+  if (recipe.kind === 'grant') {
+    const wait = state.inFlight?.kind === 'slot' ? state.inFlight : null;
+    return recipe.answersWait && wait ? { type: 'slot.granted', pool: wait.pool, token: wait.effectId } : { type: 'slot.granted', pool: recipe.pool, token: recipe.staleToken };
+  }
   const target = recipe.answersInFlight && state.inFlight ? state.inFlight : null;
+  // A wait for a slot is answered by its limiter: the result recipes that answer what is in flight grant it.
+  if (target?.kind === 'slot') return { type: 'slot.granted', pool: target.pool, token: target.effectId };
   const waiting = awaited(target);
   const effectId = waiting[recipe.member % Math.max(1, waiting.length)] ?? recipe.staleId;
+  if (recipe.outcome === 'hostLost') return { type: 'effect.failed', effectId, error: 'activity ScheduleToStart timeout', retryable: false, cancelled: false, hostLost: true };
   if (recipe.outcome !== 'succeeded') return { type: 'effect.failed', effectId, error: 'boom', retryable: false, cancelled: recipe.outcome === 'cancelled' };
   const kind = target?.kind === 'group' ? 'agent' : (target?.kind ?? 'agent');
   const resultKind = recipe.wrongKind ? KINDS[(KINDS.indexOf(kind) + 1) % KINDS.length]! : kind;
-  return { type: 'effect.succeeded', effectId, result: resultOf(resultKind, branch, target) };
+  const host = resultKind === 'prepare' ? nextHost : (state.workspace?.host ?? nextHost);
+  // After a move during publishing, often the push had landed (the case where publishing resumes at once).
+  const pushedAlready = state.resumeAt !== undefined ? recipe.member !== 0 : recipe.member === 2;
+  return { type: 'effect.succeeded', effectId, result: resultOf(resultKind, branch, target, host, pushedAlready) };
 }
 
 const isExternal = (t: Trigger): t is ExternalTrigger => 'deliveryId' in t;
-const startsRun = (t: Trigger) => (t.type === 'card.moved' && t.column === 'working') || t.type === 'operator.retry';
+
+/** What ends the wait in flight: its grant (a slot wait), or the failure of its (first) effect. */
+function windDownTrigger(work: InFlight): Trigger {
+  if (work.kind === 'slot') return { type: 'slot.granted', pool: work.pool, token: work.effectId };
+  const [effectId] = awaited(work);
+  return { type: 'effect.failed', effectId: effectId!, error: 'x', retryable: false };
+}
+const isResult = (t: Trigger): t is ResultTrigger => t.type === 'effect.succeeded' || t.type === 'effect.failed';
 
 /** Runs a scenario, calling `check(before, trigger, after)` at every step. Returns the final state. */
-function play(scenario: { pipeline: readonly PipelineEntry[]; recipes: Recipe[] }, check: (before: CardState, trigger: Trigger, after: TransitionResult) => void): CardState {
-  let state = initialState(makeCard(), scenario.pipeline);
+function play(
+  scenario: { pipeline: readonly PipelineEntry[]; limits?: CardLimits; recipes: Recipe[] },
+  check: (before: CardState, trigger: Trigger, after: TransitionResult) => void,
+): CardState {
+  let state = initialState(makeCard(), scenario.pipeline, scenario.limits);
   let branch = 'ouija/none';
+  let prepares = 0;
   for (const recipe of scenario.recipes) {
-    const trigger = materialize(recipe, state, branch);
+    // Every prepare lands on a host of its own, so that effects on an earlier host's workspace can be told apart.
+    const trigger = materialize(recipe, state, branch, `host-${prepares}`);
+    if (trigger.type === 'effect.succeeded' && trigger.result.kind === 'prepare') prepares++;
     const after = transition(deepFreeze(state), trigger);
     check(state, trigger, after);
     for (const effect of after.effects) if (effect.type === 'prepareWorkspace') branch = effect.branch;
@@ -146,20 +206,26 @@ describe('transition properties', () => {
         play(scenario, (before, trigger, after) => {
           seen.add(after.state.phase);
           if (after.state.round > 0 && after.effects.some((e) => e.type === 'runAgent')) seen.add('revision step');
-          if (!isExternal(trigger) && before.restartRequested && after.state.run > before.run) seen.add('restart');
+          if (isResult(trigger) && before.restartRequested && after.state.run > before.run) seen.add('restart');
           if (after.effects.some((e) => e.type === 'cancelEffect')) seen.add('cancelEffect');
           if (after.ignored?.startsWith('stale')) seen.add('stale');
           if (after.effects.filter((e) => e.type === 'runAgent').length > 1) seen.add('parallel agents');
           if (after.effects.some((e) => e.type === 'mergeGroup')) seen.add('group merged');
           if (before.inFlight?.kind === 'group' && after.state.phase === 'failed') seen.add('group failed');
+          if (after.effects.some((e) => e.type === 'acquireSlot')) seen.add(`queued for ${after.state.inFlight?.kind === 'slot' ? after.state.inFlight.pool : '?'}`);
+          if (trigger.type === 'slot.granted' && before.inFlight?.kind === 'slot' && !after.ignored) seen.add('slot granted');
+          if (trigger.type === 'slot.granted' && after.effects.some((e) => e.type === 'releaseSlot')) seen.add('stray grant released');
+          if ((after.state.moves ?? 0) > (before.moves ?? 0)) seen.add('moved host');
+          if (before.resumeAt !== undefined && after.effects.some((e) => e.type === 'publish')) seen.add('resumed publishing after a move');
         });
       }),
       { numRuns: 500 },
     );
     expect([...seen].sort()).toEqual(
       [
-        'cancelEffect', 'cancelled', 'done', 'failed', 'group failed', 'group merged', 'idle', 'parallel agents', 'preparing',
-        'publishing', 'restart', 'review', 'revising', 'revision step', 'stale', 'working',
+        'cancelEffect', 'cancelled', 'done', 'failed', 'group failed', 'group merged', 'idle', 'moved host', 'parallel agents', 'preparing',
+        'publishing', 'queued', 'queued for agents', 'queued for review', 'restart', 'resumed publishing after a move', 'review', 'revising',
+        'revision step', 'slot granted', 'stale', 'stray grant released', 'working',
       ].sort(),
     );
   });
@@ -181,7 +247,7 @@ describe('transition properties', () => {
       fc.property(scenarioArb, (scenario) => {
         play(scenario, (before, trigger, after) => {
           if (!isTerminal(before.phase) || isTerminal(after.state.phase)) return;
-          const restartBegins = !isExternal(trigger) && before.restartRequested;
+          const restartBegins = isResult(trigger) && before.restartRequested;
           assert.ok(startsRun(trigger) || restartBegins, `${before.phase} → ${after.state.phase} on ${trigger.type}`);
           assert.equal(after.state.run, before.run + 1);
         });
@@ -196,7 +262,7 @@ describe('transition properties', () => {
         const outstanding = new Map<string, string>(); // effect ID -> effect type
         const emitted = new Set<string>();
         play(scenario, (before, trigger, after) => {
-          if (!isExternal(trigger)) outstanding.delete(trigger.effectId);
+          if (isResult(trigger)) outstanding.delete(trigger.effectId);
           for (const effect of after.effects) {
             if (effect.type === 'cancelEffect') assert.ok(outstanding.has(effect.effectId), `cancel of ${effect.effectId}`);
             if (!('effectId' in effect) || effect.type === 'cancelEffect') continue;
@@ -224,7 +290,8 @@ describe('transition properties', () => {
         play(scenario, (_before, _trigger, after) => {
           for (const effect of after.effects) {
             if (effect.type !== 'runAgent') continue;
-            const key = `${after.state.run}/${effect.round}`;
+            // A run that moved to another host runs its round's steps again, in order.
+            const key = `${after.state.run}/${effect.round}/m${after.state.moves ?? 0}`;
             const previous = lastStep.get(key);
             const first = effect.round === 0 ? 0 : reviseFrom(after.state);
             assert.equal(effect.stepIndex, previous === undefined ? first : previous + 1, key);
@@ -264,12 +331,107 @@ describe('transition properties', () => {
     fc.assert(
       fc.property(scenarioArb, (scenario) => {
         let state = play(scenario, () => undefined);
-        for (let i = 0; i < 10 && state.inFlight; i++) {
-          const [effectId] = awaited(state.inFlight);
-          state = transition(state, { type: 'effect.failed', effectId: effectId!, error: 'x', retryable: false }).state;
-        }
+        for (let i = 0; i < 10 && state.inFlight; i++) state = transition(state, windDownTrigger(state.inFlight)).state;
         assert.equal(state.inFlight, null);
         assert.ok(isQuiescent(state) || state.phase === 'review', state.phase);
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+  it('takes slots only under limits, runs agents only with an agent slot and publishes only with a review slot', () => {
+    fc.assert(
+      fc.property(scenarioArb, (scenario) => {
+        play(scenario, (before, trigger, after) => {
+          const slots = after.state.slots ?? [];
+          if (!scenario.limits) {
+            assert.equal(slots.length, 0);
+            assert.ok(!after.effects.some((e) => e.type === 'acquireSlot'), 'a slot without limits');
+            // A grant nobody asked for is handed back whatever the card's limits.
+            if (trigger.type !== 'slot.granted') assert.ok(!after.effects.some((e) => e.type === 'releaseSlot'), 'a release without limits');
+            return;
+          }
+          assert.ok(slots.filter((slot) => slot.pool === 'agents').length <= 1, 'two agent slots');
+          assert.ok(slots.filter((slot) => slot.pool === 'review').length <= 1, 'two review slots');
+          const starting = after.effects.filter((e) => e.type === 'runAgent');
+          if (starting.length > 0) assert.ok(slots.some((slot) => slot.pool === 'agents'), 'an agent without a slot');
+          if (after.effects.some((e) => e.type === 'publish') && scenario.limits.review !== null) {
+            assert.ok(slots.some((slot) => slot.pool === 'review'), 'publishing without a review slot');
+          }
+          // The agent slot is held exactly while agents may run: given back only once no agent is in flight.
+          const agentsRunning = after.state.inFlight?.kind === 'agent' || after.state.inFlight?.kind === 'group';
+          if (agentsRunning) assert.ok(slots.some((slot) => slot.pool === 'agents'), `${after.state.inFlight?.kind} without its slot`);
+          for (const effect of after.effects) {
+            if (effect.type !== 'releaseSlot' || effect.pool !== 'agents') continue;
+            if (trigger.type === 'slot.granted' && trigger.token === effect.token) continue; // a grant nobody waited for, handed back
+            const stillRunning = after.state.inFlight?.kind === 'agent' || after.state.inFlight?.kind === 'group';
+            assert.ok(!stillRunning || before.inFlight?.kind === 'slot', 'agent slot given back while agents run');
+          }
+          if (after.state.phase === 'queued') assert.equal(after.state.inFlight?.kind, 'slot');
+        });
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('gives back every slot it took and withdraws every ask, once each, by the time it rests', () => {
+    fc.assert(
+      fc.property(scenarioArb, (scenario) => {
+        const asked = new Set<string>();
+        const released = new Set<string>();
+        let state = play(scenario, (_before, trigger, after) => {
+          for (const effect of after.effects) {
+            if (effect.type === 'acquireSlot') {
+              assert.ok(!asked.has(effect.token), `asked twice for ${effect.token}`);
+              asked.add(effect.token);
+            }
+            if (effect.type === 'releaseSlot') {
+              // A grant nobody waits for goes straight back (the recipes also make up grants for tokens never asked for).
+              if (trigger.type === 'slot.granted' && trigger.token === effect.token) continue;
+              assert.ok(asked.has(effect.token) && !released.has(effect.token), `release of ${effect.token}`);
+              released.add(effect.token);
+            }
+          }
+        });
+        // Wind down: grant the slot waited for, fail whatever else is in flight; a card at rest holds nothing.
+        for (let i = 0; i < 10 && state.inFlight; i++) {
+          const step = transition(state, windDownTrigger(state.inFlight));
+          for (const effect of step.effects) if (effect.type === 'releaseSlot') released.add(effect.token);
+          state = step.state;
+        }
+        if (isQuiescent(state)) {
+          assert.deepEqual(state.slots ?? [], []);
+          for (const token of asked) assert.ok(released.has(token) || (state.slots ?? []).some((slot) => slot.token === token), `${token} never released`);
+        }
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('keeps a run on one host: after a prepare, every effect works on that host\'s workspaces until the run moves', () => {
+    fc.assert(
+      fc.property(scenarioArb, (scenario) => {
+        let host: string | undefined;
+        play(scenario, (before, trigger, after) => {
+          if (trigger.type === 'effect.succeeded' && trigger.result.kind === 'prepare' && before.inFlight?.effectId === trigger.effectId) {
+            host = trigger.result.workspace.host;
+          }
+          for (const effect of after.effects) {
+            if (effect.type === 'prepareWorkspace') {
+              // A revision prepares where the worktree is; a new run or a move prepares afresh, anywhere.
+              if (effect.host !== undefined) assert.equal(effect.host, host);
+              else if (scenario.limits) assert.equal(effect.fresh, true);
+              continue;
+            }
+            if (!('workspace' in effect)) continue;
+            if (effect.type === 'cleanupWorkspace' && effect.workspace.host !== host) continue; // a stopped earlier run's leftover
+            assert.equal(effect.workspace.host, host, `${effect.type} on ${effect.workspace.host}, the run is on ${host}`);
+          }
+          if ((after.state.moves ?? 0) > (before.moves ?? 0)) {
+            assert.equal(after.state.workspace, null);
+            assert.ok(after.effects.some((e) => e.type === 'prepareWorkspace' && e.fresh === true && e.host === undefined), 'a move prepares afresh');
+            host = undefined;
+          }
+        });
       }),
       { numRuns: NUM_RUNS },
     );
