@@ -83,6 +83,13 @@ export interface Cluster {
 
 interface ClusterState {
   postgres?: { port: number; passwords: { temporal: string; ouija: string } };
+  /**
+   * The server's internal ports of the last start, reused when free: the server finds its peers of earlier runs
+   * in the cluster_membership table, and one at the same host:port is itself, where one at another port is a
+   * ghost the ring waits for (seen: on new internal ports, no new task queue served 26 s after the start; on the
+   * same ones, the namespace probe passed 2 s after it).
+   */
+  serverPorts?: Partial<TemporalServerPorts>;
 }
 
 const HOST = '127.0.0.1';
@@ -225,9 +232,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     // --- the Temporal server ------------------------------------------------------------------------------------------
     const temporalDir = path.join(dir, 'temporal');
     fs.mkdirSync(temporalDir, { recursive: true });
-    const frontend = await choosePort(options.port, [7233], taken);
+    const frontend = await choosePort(options.port, [7233, state.serverPorts?.frontend], taken);
     const ports = { frontend } as TemporalServerPorts;
-    for (const name of SERVER_PORT_NAMES) if (name !== 'frontend') ports[name] = await choosePort(0, [], taken);
+    for (const name of SERVER_PORT_NAMES) if (name !== 'frontend') ports[name] = await choosePort(undefined, [state.serverPorts?.[name]], taken);
+    state.serverPorts = ports;
+    saveState();
     let dynamicConfig = dynamicConfigFile();
     if (options.extraDynamicConfig && Object.keys(options.extraDynamicConfig).length) {
       dynamicConfig = path.join(temporalDir, 'dynamicconfig.yaml');
@@ -251,8 +260,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
     const connection = await Connection.connect({ address });
     try {
+      const since = Date.now();
       await ensureNamespace(connection, options.namespace);
-      await waitForNamespaceReady(connection, options.namespace);
+      await waitForNamespaceReady(connection, options.namespace, 120_000);
+      log.debug({ namespace: options.namespace, ms: Date.now() - since }, 'namespace ready');
     } finally {
       await connection.close();
     }

@@ -48,6 +48,8 @@ export async function waitForNamespace(connection: NamespaceAdmin, namespace: st
 const INVALID_ARGUMENT = 3;
 const NOT_FOUND = 5;
 const DEADLINE_EXCEEDED = 4;
+/** "Context timeout is too short": the client retried a poll until too little of its deadline was left. */
+const FAILED_PRECONDITION = 9;
 const PROBE_TYPE = 'ouija-namespace-probe';
 
 /**
@@ -71,10 +73,11 @@ export async function waitForNamespaceReady(connection: Pick<Connection, 'workfl
   let lastError: unknown = null;
   const retryable = (err: unknown) => {
     lastError = err;
-    if (![INVALID_ARGUMENT, NOT_FOUND, DEADLINE_EXCEEDED].includes(code(err) ?? -1)) throw err;
+    if (![INVALID_ARGUMENT, NOT_FOUND, DEADLINE_EXCEEDED, FAILED_PRECONDITION].includes(code(err) ?? -1)) throw err;
   };
   const pause = () => new Promise((resolve) => setTimeout(resolve, 100));
-  while (Date.now() < deadline) {
+  // A long poll needs a few seconds of deadline (the frontend refuses shorter ones: "Context timeout is too short").
+  while (deadline - Date.now() > 5_000) {
     const workflowId = `${PROBE_TYPE}-${randomUUID()}`;
     const taskQueue = { name: workflowId, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL };
     try {
