@@ -60,7 +60,9 @@ const PROBE_TYPE = 'ouija-namespace-probe';
  * frontend still rejects the attributes and the history service still fails a workflow task that upserts them.
  * So this probes the paths themselves: a workflow started with Ouija's search attributes (frontend), one workflow
  * task that upserts them and completes, answered here over raw gRPC (matching, then history), and a visibility query
- * on all of them that finds it; then the probe workflow is deleted. Each refusal is retried until `timeoutMs`.
+ * on all of them that finds it. Each refusal is retried until `timeoutMs`. The probes are then deleted, best effort:
+ * the server accepts the delete, but SQL visibility was seen listing the completed probe 30 s later. A probe is no
+ * `cardWorkflow` and its attributes hold no card's values, so Ouija's queries never count it.
  */
 export async function waitForNamespaceReady(connection: Pick<Connection, 'workflowService' | 'withDeadline'>, namespace: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -107,7 +109,8 @@ export async function waitForNamespaceReady(connection: Pick<Connection, 'workfl
       retryable(err); // history does not know an attribute yet: the task failed (BadSearchAttributes)
     }
     if (!completed) {
-      await ws.terminateWorkflowExecution({ namespace, workflowExecution: { workflowId }, reason: 'namespace probe retried', identity }).catch(() => undefined);
+      // Deleting a running workflow terminates it first: no probe is left behind, in history or visibility.
+      await ws.deleteWorkflowExecution({ namespace, workflowExecution: { workflowId } }).catch(() => undefined);
       await pause();
       continue;
     }

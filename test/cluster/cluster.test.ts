@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { dynamicConfigFile, startCluster, type Cluster } from '../../src/temporal/cluster';
+import { ensureNamespace, waitForNamespaceReady } from '../../src/temporal/namespace';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 import { probeTemporal } from '../../src/temporal/server';
 import { findTemporalServer, temporalServerVersions } from '../../src/temporal/server-install';
@@ -143,6 +144,25 @@ test('the project cluster is the real server on Postgres: persistence and visibi
     server: temporalServerVersions().server,
     persistence: 'postgres12',
     visibility: 'postgres12',
+  });
+});
+
+test('waitForNamespaceReady(): a namespace registered a moment ago then takes starts and queries on every search attribute', async () => {
+  const address = process.env.TEMPORAL_ADDRESS!;
+  const namespace = `ouija-ready-${randomUUID().slice(0, 8)}`;
+  await withConnection(address, async (connection) => {
+    await ensureNamespace(connection, namespace, 1);
+    await waitForNamespaceReady(connection, namespace);
+    const client = new Client({ connection, namespace });
+    const workflowId = `ready-${randomUUID()}`;
+    const searchAttributes = Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((name) => [name, [workflowId]]));
+    await client.workflow.start('nobodyRunsThis', { workflowId, taskQueue: 'nobody-polls-this', searchAttributes });
+    const query = Object.keys(SEARCH_ATTRIBUTES).map((name) => `${name} = '${workflowId}'`).join(' AND ');
+    // Visibility is written after the start: poll, bounded.
+    const deadline = Date.now() + 30_000;
+    let count = 0;
+    while ((count = (await client.workflow.count(query)).count) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(count).toBe(1);
   });
 });
 
