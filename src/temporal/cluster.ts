@@ -248,13 +248,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     fs.writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 }); // it holds the password
     const address = `${HOST}:${frontend}`;
     const serverLog = fs.createWriteStream(path.join(temporalDir, 'server.log'), { flags: 'a' });
+    serverLog.on('error', (err) => log.warn({ err }, 'cannot write the Temporal server log'));
     cleanups.push(() => new Promise<void>((resolve) => serverLog.end(resolve)));
     const launchServer = () =>
-      startTemporalServer({ install, configFile, address, cwd: temporalDir, log: log.child({}, { level: 'warn' }) }).then((s) => {
-        s.process.child.stdout!.pipe(serverLog, { end: false });
-        s.process.child.stderr!.pipe(serverLog, { end: false });
-        return s;
-      });
+      startTemporalServer({ install, configFile, address, cwd: temporalDir, log: log.child({}, { level: 'warn' }), onLine: (line) => void (serverLog.writableEnded || serverLog.write(`${line}\n`)) });
     let server: TemporalServerProcess = await launchServer();
     cleanups.push(() => server.stop());
 

@@ -181,9 +181,11 @@ export async function startTemporalServer(o: {
   log?: Logger;
   startTimeoutMs?: number;
   stopGraceMs?: number;
+  /** Every line the server writes (its log), from the first. */
+  onLine?: (line: string) => void;
 }): Promise<TemporalServerProcess> {
   fs.mkdirSync(o.cwd, { recursive: true });
-  const proc = await spawnGroup(o.install.server, ['--config-file', o.configFile, '--allow-no-auth', 'start'], { name: 'temporal-server', cwd: o.cwd, log: o.log });
+  const proc = await spawnGroup(o.install.server, ['--config-file', o.configFile, '--allow-no-auth', 'start'], { name: 'temporal-server', cwd: o.cwd, log: o.log, onLine: o.onLine });
   const stop = () => proc.stop({ graceMs: o.stopGraceMs ?? 15_000 });
   const timeoutMs = o.startTimeoutMs ?? 90_000;
   const deadline = Date.now() + timeoutMs;
