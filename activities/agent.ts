@@ -19,6 +19,7 @@ import {
   openWarmSession,
   runAgent,
   SandboxError,
+  sandboxModeOf,
   warmSessionForEffect,
   WarmSessionError,
   type AgentAdapter,
@@ -58,7 +59,7 @@ export interface ResolvedAgent {
   silenceTimeoutMs: number;
   passEnv: string[];
   env: Record<string, string>;
-  /** OS sandbox for the agent process (default none; see src/plugins/agent/sandbox.ts). */
+  /** OS sandbox for the agent process (default bwrap: only `none` turns it off; see src/plugins/agent/sandbox.ts). */
   sandbox?: SandboxMode;
   /** Warm sessions (profile `session`): one CLI session per card, rotated after `maxTasks` tasks. Default cold. */
   session?: { warm: boolean } & WarmSessionSettings;
@@ -289,7 +290,7 @@ async function runStep(deps: AgentActivityDeps, ctx: Context, effect: EffectOf<'
       silenceTimeoutMs: agent.silenceTimeoutMs,
       passEnv: agent.passEnv,
       env: agent.env,
-      sandbox: { mode: agent.sandbox ?? 'none', hidden: deps.privateDirs ?? [] },
+      sandbox: { mode: sandboxModeOf(agent.sandbox), hidden: deps.privateDirs ?? [] },
       onEvent,
       onStderr,
     });

@@ -26,7 +26,11 @@ const agentProfileSchema = z.object({
   env: z.record(z.string(), z.string()).default({}),
   /** No output for this long = hung: the process group is killed and the attempt fails (retryable). */
   silenceTimeoutMs: z.number().int().positive().default(10 * 60_000),
-  /** `bwrap`: run the agent in a bubblewrap sandbox that may write only its worktree and run dirs (docs/AGENTS.md); default none. */
+  /**
+   * `bwrap` (default): the agent runs in a bubblewrap sandbox that shows it its worktree, run dirs and tools only
+   * (docs/AGENTS.md#sandbox); where bwrap is missing such agents are refused. `none`, said in so many words, runs
+   * it unsandboxed.
+   */
   sandbox: z.enum(['none', 'bwrap']).optional(),
   /**
    * Warm sessions (docs/AGENTS.md): `warm: true` continues one CLI session across a card's review rounds, keyed by

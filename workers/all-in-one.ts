@@ -17,6 +17,7 @@ import { connectDatabase, migrateToLatest, type Database } from '../src/db';
 import { createHttpApp } from '../src/http/app';
 import type { IngestDeps } from '../src/ingest';
 import type { Logger } from '../src/log';
+import { secretsRoot } from '../src/secrets-dir';
 import { killAllAgentProcessGroups } from '../src/plugins/agent';
 import { createAdapter } from '../src/plugins/agent/adapters';
 import { createWorkspaces } from '../src/plugins/git';
@@ -58,6 +59,15 @@ export interface RunningOuija {
   /** Board reconcilers (missed webhooks), running with the HTTP front end when their interval is > 0. */
   reconcilers: Reconciler[];
   stop(): Promise<void>;
+}
+
+/** `[f()]`, or `[]` when it throws (no HOME: then no generated secrets either). */
+function optional(f: () => string): string[] {
+  try {
+    return [f()];
+  } catch {
+    return [];
+  }
 }
 
 export async function startOuija(options: StartOuijaOptions): Promise<RunningOuija> {
@@ -132,7 +142,8 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
               return { adapter: createAdapter(profile), silenceTimeoutMs: profile.silenceTimeoutMs, passEnv: profile.passEnv, env: profile.env, sandbox: profile.sandbox, session: profile.session };
             },
             runsRoot: path.join(config.dataDir, 'runs'),
-            privateDirs: [config.dataDir],
+            // Every instance's generated secrets live under secretsRoot() (src/secrets-dir.ts): hidden as a whole.
+            privateDirs: [config.dataDir, ...optional(secretsRoot)],
           }),
           board: createBoardActivities({ builtin: builtinBoardClient(db), ...(github ? { github: github.board } : {}) }),
           notify: createNotifyActivities(logNotifier(log)),

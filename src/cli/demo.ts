@@ -11,6 +11,7 @@ import path from 'node:path';
 import { workflowIdForCard } from '../core/cards';
 import type { CardState } from '../core/types';
 import { loadConfig } from '../config';
+import { sandboxStatus } from '../plugins/agent';
 import { log } from '../log';
 import { stateQuery } from '../../workflows/messages';
 import { startOuija, type RunningOuija } from '../../workers/all-in-one';
@@ -26,7 +27,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   const say = (line: string) => (options.json ? undefined : process.stdout.write(`${line}\n`));
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ouija-demo-'));
   const remote = await createBareRemote(workDir);
-  const config = loadConfig({
+  const loaded = loadConfig({
     overrides: {
       dataDir: path.join(workDir, 'data'),
       port: 0,
@@ -35,6 +36,12 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     },
   });
   say(`demo: throwaway repository ${remote}`);
+  // The demo's own agent (Ouija's demo program, on a repository and a card the demo made) may run without the
+  // sandbox where bwrap cannot: said here, and only for it. Any other agent profile is refused as usual.
+  const sandbox = await sandboxStatus(process.env.PATH);
+  const demoAgent = (loaded.agent.adapter ?? (loaded.agent.command ? 'command' : 'demo')) === 'demo' && loaded.agent.sandbox === undefined;
+  const config = !sandbox.usable && demoAgent ? { ...loaded, agent: { ...loaded.agent, sandbox: 'none' as const } } : loaded;
+  if (config !== loaded) say(`demo: the demo agent runs UNSANDBOXED here (${sandbox.usable ? '' : sandbox.reason})`);
   const temporal = await temporalFor(config, log, { persist: false });
   let ouija: RunningOuija | null = null;
   const stop = async () => {

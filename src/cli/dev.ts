@@ -4,7 +4,7 @@ import { loadConfig } from '../config';
 import { log } from '../log';
 import { startOuija } from '../../workers/all-in-one';
 import { requireTokenOffLoopback } from './production';
-import { builtinWebhookSecret, onShutdownSignal, temporalFor } from './services';
+import { agentSandboxSummary, builtinWebhookSecret, onShutdownSignal, temporalFor } from './services';
 
 export async function devCommand(): Promise<void> {
   const base = loadConfig();
@@ -20,6 +20,7 @@ export async function devCommand(): Promise<void> {
     throw err;
   }
   const running = ouija;
+  const agents = await agentSandboxSummary(config);
   onShutdownSignal(log, async () => {
     await running.stop();
     await temporal.stop();
@@ -33,10 +34,12 @@ export async function devCommand(): Promise<void> {
     `  Postgres       ${running.databaseKind === 'pglite' ? `embedded PGlite in ${config.dataDir}/pglite` : 'DATABASE_URL'}`,
     `  Data           ${config.dataDir}`,
     `  Webhook secret ${file ? `built-in board: ${file}` : 'built-in board: OUIJA_BUILTIN_WEBHOOK_SECRET'}`,
+    `  Agents         ${agents.line}`,
     `  Repositories   ${config.repos.allow.length ? config.repos.allow.join(', ') : 'none allowed yet: add repos.allow to ouija.config.json'}`,
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
+  if (agents.refused) log.error({ agents: agents.line }, 'agents that run sandboxed will be refused: install bubblewrap, or set "sandbox": "none"');
   await running.workers?.done;
 }
 

@@ -2,11 +2,12 @@
  * The embedded services `ouija dev` and `ouija demo` bring with them: a Temporal dev server (unless
  * TEMPORAL_ADDRESS is set) and, through the database layer, PGlite (unless DATABASE_URL is set).
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OuijaConfig } from '../config';
 import type { Logger } from '../log';
+import { describeSandboxes, sandboxModeOf, sandboxStatus } from '../plugins/agent';
+import { generatedSecret, instanceSecretsDir } from '../secrets-dir';
 import { ensureTemporalCli } from '../temporal/cli';
 import { startDevServer } from '../temporal/dev-server';
 
@@ -36,15 +37,27 @@ export async function temporalFor(config: OuijaConfig, log: Logger, opts: { port
   return { address: server.address, uiUrl: server.uiUrl, stop: () => server.stop(), embedded: true };
 }
 
-/** The built-in board's webhook secret: from the environment, else generated once per data directory. */
-export function builtinWebhookSecret(config: OuijaConfig): { secret: string; file: string | null } {
+/**
+ * The built-in board's webhook secret: from the environment, else generated once per data directory into
+ * its secrets directory outside the data directory (src/secrets-dir.ts); one left in `<data>/secrets/` by an
+ * earlier Ouija is moved there.
+ */
+export function builtinWebhookSecret(config: OuijaConfig, env: NodeJS.ProcessEnv = process.env): { secret: string; file: string | null } {
   if (config.secrets.builtinWebhook) return { secret: config.secrets.builtinWebhook, file: null };
-  const file = path.join(config.dataDir, 'secrets', 'builtin-webhook-secret');
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(file, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
-  }
-  return { secret: fs.readFileSync(file, 'utf8').trim(), file };
+  return generatedSecret(instanceSecretsDir(config.dataDir, env), 'builtin-webhook-secret', path.join(config.dataDir, 'secrets', 'builtin-webhook-secret'));
+}
+
+/**
+ * Which mode agents run in, for the start-up banner and log: every profile's sandbox (`agent`, `agents.<name>`)
+ * and whether bwrap can make one here. `refused` is true when some profile would run sandboxed and cannot.
+ */
+export async function agentSandboxSummary(config: Pick<OuijaConfig, 'agent' | 'agents'>): Promise<{ line: string; refused: boolean }> {
+  const profiles = [
+    { name: 'agent', mode: sandboxModeOf(config.agent.sandbox) },
+    ...Object.entries(config.agents).map(([name, profile]) => ({ name: `agents.${name}`, mode: sandboxModeOf(profile.sandbox) })),
+  ];
+  const status = await sandboxStatus(process.env.PATH);
+  return { line: describeSandboxes(profiles, status), refused: !status.usable && profiles.some((p) => p.mode === 'bwrap') };
 }
 
 export function workflowUiLink(uiUrl: string | null, namespace: string, workflowId: string): string | null {

@@ -4,7 +4,7 @@ import { log } from '../log';
 import { ALL_QUEUES, type QueueName } from '../../workers/queues';
 import { startOuija } from '../../workers/all-in-one';
 import { portFrom, requireSharedServices } from './production';
-import { onShutdownSignal } from './services';
+import { agentSandboxSummary, onShutdownSignal } from './services';
 
 export async function workerCommand(opts: { queue?: string[] }): Promise<void> {
   const config = loadConfig();
@@ -17,6 +17,11 @@ export async function workerCommand(opts: { queue?: string[] }): Promise<void> {
   }
   const workerHttpPort = portFrom('WORKER_PORT', process.env.WORKER_PORT);
   const ouija = await startOuija({ config, temporalAddress, queues, log, ...(workerHttpPort !== undefined ? { workerHttpPort } : {}) });
+  if (queues.includes('agents')) {
+    const agents = await agentSandboxSummary(config);
+    if (agents.refused) log.error({ agentSandbox: agents.line }, `agents: ${agents.line}`);
+    else log.info({ agentSandbox: agents.line }, `agents: ${agents.line}`);
+  }
   onShutdownSignal(log, () => ouija.stop());
   process.stdout.write(
     `Ouija worker running: queues ${queues.join(' ')}${ouija.hostId ? `, host ${ouija.hostId}` : ''}${ouija.workerUrl ? `, health and metrics on ${ouija.workerUrl}` : ''}\n`,

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { CardState, Phase } from '../../src/core/types';
 import type { DeepPartial, OuijaConfig } from '../../src/config';
@@ -27,6 +27,7 @@ import { formatHistoryJson } from '../../src/temporal/history-json';
 import { startOuija, type RunningOuija } from '../../workers/all-in-one';
 import globalSetup, { stopAll } from '../support/global-setup';
 import { startHarness, workersOf, type Harness } from '../support/ouija-harness';
+import { startWorkerProcess, stopKillableWorker } from '../reliability/support/killable-process';
 
 type History = temporal.api.history.v1.IHistory;
 
@@ -45,6 +46,10 @@ const SETUPS = {
   default: { agent: { heartbeatTimeoutMs: 3_000, maxAttempts: 2 } },
   pipeline: { pipeline: ['plan', 'implement', 'test'] },
   parallel: { pipeline: ['plan', { parallel: ['implement', 'docs', 'tests'], onFailure: 'best-effort' }, 'review'], agent: { maxConcurrent: 4 } },
+  // One card of a board in review at a time: the second waits in queued for the first's slot.
+  limits: { review: { maxCards: 1 } },
+  // A host that takes none of its tasks for 3 s is lost (the agent's heartbeat timeout notices its death first).
+  moves: { agent: { heartbeatTimeoutMs: 3_000 }, activities: { heartbeatTimeoutMs: 3_000 }, workers: { hostLostAfterMs: 3_000 } },
 } satisfies Record<string, DeepPartial<OuijaConfig>>;
 
 const SCENARIOS: Scenario[] = [
@@ -165,6 +170,64 @@ const SCENARIOS: Scenario[] = [
     check(runs) {
       expectCount(runs, 'prepareGroup', 2);
       expectCount(runs, 'mergeGroup', 2);
+    },
+  },
+  {
+    // Two cards of one board, one review slot: the second card's run waits in queued until the first is approved.
+    name: 'review-limit',
+    setup: 'limits',
+    async run(h) {
+      const board = await call(h, 'POST', '/api/boards', { id: 'limited', name: 'One review at a time', repo: h.remote });
+      const first = await call(h, 'POST', `/api/boards/${board.id}/cards`, { title: 'First', body: '' });
+      const second = await call(h, 'POST', `/api/boards/${board.id}/cards`, { title: 'Second', body: '' });
+      const key = (card: { id: string }) => `builtin:${board.id}:${card.id}`;
+      await move(h, first.id, 'in-progress');
+      await h.waitFor(key(first), (s) => s.phase === 'review', 'the first card in review');
+      await move(h, second.id, 'in-progress');
+      await h.waitFor(key(second), (s) => s.phase === 'queued' && s.inFlight?.kind === 'slot' && s.inFlight.pool === 'review', 'the second card queued for review');
+      await call(h, 'POST', `/api/cards/${first.id}/approve`, { by: 'frank' });
+      await h.waitFor(key(second), (s) => s.phase === 'review', 'the second card in review');
+      await call(h, 'POST', `/api/cards/${second.id}/approve`, { by: 'frank' });
+      await finalPhase(h, `card:${key(second)}`, 'done');
+      return `card:${key(second)}`;
+    },
+    check(runs) {
+      const granted = events(runs).filter((e) => e.workflowExecutionSignaledEventAttributes?.input?.payloads?.some((p) => Buffer.from(p.data ?? []).toString().includes('slot.granted')));
+      if (granted.length !== 2) throw new Error(`expected an agent and a review slot granted, got ${granted.length} grants`);
+    },
+  },
+  {
+    // The host holding the worktree is SIGKILLed mid-agent and never comes back: the card moves to another host.
+    name: 'host-moved',
+    setup: 'moves',
+    async run(h) {
+      // The card's first host is a process of its own (the one killed); the harness's own host takes no part.
+      const own = [...workersOf(h, 'agents'), ...workersOf(h, 'git')];
+      for (const w of own) w.shutdown();
+      await until(async () => own.every((w) => w.getState() === 'STOPPED'), 'the harness workspace workers to stop');
+      const doomed = await startWorkerProcess({ ...h.config, dataDir: path.join(h.workDir, 'doomed-host') }, ['agents', 'git'], temporalAddress());
+      let replacement: RunningOuija | undefined;
+      try {
+        const c = await h.newCard('Survive a lost host', 'ouija-demo: sleep=6000 heartbeat=200');
+        await move(h, c.cardId, 'in-progress');
+        await agentHeartbeating(h, c.workflowId);
+        doomed.proc.kill('SIGKILL');
+        await doomed.exited;
+        replacement = await startOuija({ config: { ...h.config, dataDir: path.join(h.workDir, 'second-host') }, temporalAddress: temporalAddress(), queues: ['agents', 'git'], log });
+        await h.waitFor(c.cardKey, (s) => s.phase === 'review' && s.moves === 1, 'review on the second host', 120_000);
+        await call(h, 'POST', `/api/cards/${c.cardId}/approve`, { by: 'grace' });
+        await finalPhase(h, c.workflowId, 'done');
+        return c.workflowId;
+      } finally {
+        await replacement?.stop();
+        await stopKillableWorker(doomed);
+      }
+    },
+    check(runs) {
+      const timedOut = events(runs).some((e) => e.activityTaskTimedOutEventAttributes?.failure?.timeoutFailureInfo?.timeoutType === temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START);
+      if (!timedOut) throw new Error('expected an activity timed out on schedule-to-start (the lost host)');
+      const moved = events(runs).some((e) => e.activityTaskScheduledEventAttributes?.activityId === 'r1/prepare/0/m1');
+      if (!moved) throw new Error('expected the prepare of the move (r1/prepare/0/m1)');
     },
   },
 ];

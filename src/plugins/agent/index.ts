@@ -14,7 +14,7 @@ export {
 } from './process';
 export { parseAgentLine, type AgentEvent, type AgentTask, type AgentTokens } from './protocol';
 export { runAgent, type AgentOutcome, type RunAgentOptions } from './run-agent';
-export { SandboxError, type SandboxMode, type SandboxSettings } from './sandbox';
+export { describeSandboxes, SandboxError, sandboxModeOf, sandboxStatus, type SandboxMode, type SandboxSettings, type SandboxStatus } from './sandbox';
 export {
   openWarmSession,
   sessionTaskOfEffect,

@@ -33,8 +33,11 @@ export interface RunAgentOptions {
   /** From config: variable names to copy from this process's environment, and literal values. */
   passEnv?: string[];
   env?: Record<string, string>;
-  /** Run the agent in an OS sandbox (see sandbox.ts); default: none. */
-  sandbox?: SandboxSettings;
+  /**
+   * The OS sandbox (see sandbox.ts). Required, so that no caller runs an agent unsandboxed by leaving it out:
+   * `{ mode: 'none' }` says so in so many words.
+   */
+  sandbox: SandboxSettings;
   /** Protocol events from stdout, in order. */
   onEvent(event: AgentEvent): void;
   /** Raw stderr lines (diagnostics; they also count as signs of life). */
@@ -81,7 +84,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentOutcome> 
   // Under a sandbox the agent writes only its worktree (cwd), this run's directory, the card's state and its
   // own warm session (not the card's other sessions).
   const writable = [runDir, stateDir, ...(warm ? [warm.dir] : [])];
-  const launch = sandboxedInvocation(options.sandbox, { command, args }, { cwd: task.worktree, writable, pathVariable: env.PATH });
+  const launch = await sandboxedInvocation(options.sandbox, { command, args }, { cwd: task.worktree, writable, pathVariable: env.PATH });
 
   let events = 0;
   let result: Extract<AgentEvent, { type: 'result' }> | undefined;

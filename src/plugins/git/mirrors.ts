@@ -1,25 +1,29 @@
 /**
- * The mirror cache: one bare repository per remote under `<root>/mirrors/<fingerprint>.git`, shared by the
- * worktrees of every card on that remote. Fetched refs live under refs/remotes/origin/* so the worktrees'
- * own branches (refs/heads/ouija/...) never collide with what the remote has.
+ * The mirror cache: one bare repository per remote under `<root>/mirrors/<fingerprint>.git`, whose objects every
+ * card's own repository on that remote borrows (see worktrees.ts). Fetched refs live under refs/remotes/origin/*;
+ * `refs/ouija/cards/<card>` keeps what a card's repository borrows reachable, so no gc of the mirror prunes it.
  *
  * `git init --bare` + fetch instead of `git clone --bare`: a bare clone copies the remote's branches into
  * refs/heads/*, exactly where worktree branches live. A prepare asks the remote for the default branch and the
  * card's branch only (`lsRemoteBranches`) and fetches just those that moved (`Mirror.track`).
  *
- * Operations on one mirror are serialised by an in-process mutex. Left alone for now: two worker processes
- * sharing one root would need a file lock as well.
+ * Operations on one mirror are serialised by an in-process mutex and, across the processes of this host that
+ * share the root, by a file lock (`<root>/locks/<fingerprint>.git.lock`, see file-lock.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { assertSafeRepositoryConfig } from './config-guard';
+import { withFileLock } from './file-lock';
 import { assertSafeBaseBranch, commitsAt, hardenedGit, revParse } from './hardened-git';
 import { KeyedMutex } from './keyed-mutex';
 import type { Remote } from './remotes';
 
 const TRACKING_PREFIX = 'refs/remotes/origin/';
+/** `refs/ouija/cards/<card dir>`: the newest commit of the mirror's that the card's repository builds on. */
+const LENT_PREFIX = 'refs/ouija/cards/';
+const CARD_DIR = /^[a-z0-9][a-z0-9-]{0,80}$/;
 
 /** Module-wide, so every cache object in this process shares the locks of a mirror path. */
 const locks = new KeyedMutex();
@@ -66,6 +70,38 @@ export class Mirror {
   async setTrackingSha(branch: string, sha: string): Promise<void> {
     await this.git.raw(['update-ref', `${TRACKING_PREFIX}${branch}`, sha]);
   }
+
+  /**
+   * Records that the repository of card `cardDir` builds on `sha` (a commit of this mirror's): its objects stay
+   * reachable, whatever the remote's branches do, until `forgetCard`. Each call names a descendant of what the
+   * card's repository had from the mirror before (a new start, a fast-forward, a push), so one ref is enough.
+   */
+  async lend(cardDir: string, sha: string): Promise<void> {
+    await lendToCard(this.git, cardDir, sha);
+  }
+
+  /**
+   * After a push of `branch` at `sha` from the card's repository: copies the commits the mirror lacks from that
+   * repository (a local fetch), so the tracking ref and the lent ref can both name `sha`.
+   */
+  async takeFromCard(cardRepo: string, cardDir: string, branch: string, sha: string): Promise<void> {
+    await this.git.raw(['fetch', '--quiet', '--no-tags', '--', cardRepo, `+${sha}:${TRACKING_PREFIX}${branch}`, `+${sha}:${lentRef(cardDir)}`]);
+  }
+}
+
+/** Mirror.lend for the mirror at `git`. */
+export async function lendToCard(git: SimpleGit, cardDir: string, sha: string): Promise<void> {
+  await git.raw(['update-ref', lentRef(cardDir), sha]);
+}
+
+/** Forgets what the repository of card `cardDir` borrowed from the mirror at `git` (no error when nothing). */
+export async function forgetCard(git: SimpleGit, cardDir: string): Promise<void> {
+  await git.raw(['update-ref', '-d', lentRef(cardDir)]);
+}
+
+function lentRef(cardDir: string): string {
+  if (!CARD_DIR.test(cardDir)) throw new Error(`bad card directory name ${JSON.stringify(cardDir)}`);
+  return `${LENT_PREFIX}${cardDir}`;
 }
 
 /** What the remote has now: the branch its HEAD names (when asked for) and the tip of each named branch. */
@@ -129,8 +165,11 @@ export class MirrorCache {
     });
   }
 
+  /** Runs `operation` holding the mirror's lock: this process's mutex, then the host-wide file lock. */
   async withLock<T>(mirrorPath: string, operation: () => Promise<T>): Promise<T> {
-    return locks.run(mirrorPath, operation);
+    if (!this.isMirrorPath(mirrorPath)) throw new Error(`${mirrorPath} is not a mirror under ${this.mirrorsDir}`);
+    const lockFile = path.join(this.root, 'locks', `${path.basename(mirrorPath)}.lock`);
+    return locks.run(mirrorPath, () => withFileLock(lockFile, operation));
   }
 
   /** A hardened git that never discovers a repository above the root (secretConfig: see HardenedGitOptions). */

@@ -14,6 +14,8 @@ beforeAll(async () => {
   ({ fake, h } = await startCliHarness(startFakeResponses, ({ url }) => ({
     adapter: 'codex',
     command: cliBinary('codex'),
+    // Codex makes its own bubblewrap sandbox (-s workspace-write), which cannot be made inside Ouija's here.
+    sandbox: 'none',
     // gpt-5.5: a slug Codex knows, so it offers apply_patch (and the adapter has its price).
     model: 'gpt-5.5',
     // The provider's URL and key reach the CLI only through its profile.

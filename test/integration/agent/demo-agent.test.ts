@@ -19,6 +19,8 @@ async function run(task: AgentTask, extra: { passEnv?: string[]; env?: Record<st
     pidFile: sandbox.pidFile,
     signal: new AbortController().signal,
     silenceTimeoutMs: 5000,
+    // As every agent runs by default: in the bubblewrap sandbox.
+    sandbox: { mode: 'bwrap', hidden: [] },
     onEvent: (event) => events.push(event),
     ...extra,
   });
@@ -83,6 +85,7 @@ test('exit=3 fails with AgentExitError carrying the code and the stderr tail', a
     pidFile: sandbox.pidFile,
     signal: new AbortController().signal,
     silenceTimeoutMs: 5000,
+    sandbox: { mode: 'bwrap', hidden: [] },
     onEvent: (event) => events.push(event),
   });
   await expect(failure).rejects.toBeInstanceOf(AgentExitError);
@@ -110,7 +113,8 @@ test('the agent sees only allow-listed variables, never the server secrets', asy
     const line = events.find((e) => e.type === 'progress' && e.message.startsWith('env: '));
     expect(line).toBeDefined();
     const names = (line as { message: string }).message.slice('env: '.length).split(' ');
-    const allowed = ['PATH', 'LANG', 'LC_ALL', 'TERM', 'HOME', 'TMPDIR', 'OUIJA_TASK_FILE', 'OUIJA_RUN_DIR', 'AGENT_API_KEY', 'AGENT_MODEL'];
+    // PWD: set by bubblewrap to the worktree it starts the agent in.
+    const allowed = ['PATH', 'LANG', 'LC_ALL', 'TERM', 'HOME', 'TMPDIR', 'PWD', 'OUIJA_TASK_FILE', 'OUIJA_RUN_DIR', 'AGENT_API_KEY', 'AGENT_MODEL'];
     expect(names.filter((name) => !allowed.includes(name))).toEqual([]);
     expect(names).toEqual(expect.arrayContaining(['TERM', 'HOME', 'TMPDIR', 'OUIJA_TASK_FILE', 'OUIJA_RUN_DIR', 'AGENT_API_KEY', 'AGENT_MODEL']));
     for (const secret of ['GITHUB_TOKEN', 'OUIJA_GITHUB_WEBHOOK_SECRET', 'DATABASE_URL', 'SOME_OTHER_SETTING']) {

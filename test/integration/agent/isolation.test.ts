@@ -1,7 +1,7 @@
 /**
  * Ouija's secrets never reach an agent: with fake secrets in the worker's own environment, a demo agent that
  * prints its environment (names) shows none of them in its recorded progress events, only the allow-listed
- * basics and its profile's passEnv and env names; the same for an agent in the bwrap sandbox.
+ * basics and its profile's passEnv and env names; the same for an agent that runs unsandboxed by configuration.
  */
 import { execFileSync } from 'node:child_process';
 import { listCardEvents } from '../../../src/db';
@@ -24,8 +24,8 @@ beforeAll(async () => {
   }
   h = await startHarness({
     agent: { passEnv: ['AGENT_TEST_API_KEY'], env: { AGENT_TEST_BASE_URL: 'http://127.0.0.1:9' } },
-    agents: { boxed: { passEnv: ['AGENT_TEST_API_KEY'], sandbox: 'bwrap' } },
-    boards: { b2: { agent: 'boxed' } },
+    agents: { unboxed: { passEnv: ['AGENT_TEST_API_KEY'], sandbox: 'none' } },
+    boards: { b2: { agent: 'unboxed' } },
   });
 });
 afterAll(async () => {
@@ -53,24 +53,25 @@ function expectNoSecrets(names: string[], messages: string[]): void {
   for (const value of Object.values(SECRETS)) expect(messages.join('\n')).not.toContain(value);
 }
 
-test("the recorded events show no secret of Ouija's, only the profile's passEnv and env names", async () => {
-  const { names, messages } = await runPrintEnvCard('Print my environment', 'ouija-demo: print-env');
-  expectNoSecrets(names, messages);
-  expect(names).toEqual(expect.arrayContaining(['AGENT_TEST_API_KEY', 'AGENT_TEST_BASE_URL', 'HOME', 'PATH', 'TMPDIR', 'OUIJA_TASK_FILE', 'OUIJA_RUN_DIR']));
-  // Nothing else from the worker's environment came along.
-  const allowed = new Set(['AGENT_TEST_API_KEY', 'AGENT_TEST_BASE_URL', 'HOME', 'PATH', 'TMPDIR', 'TERM', 'LANG', 'LC_ALL', 'OUIJA_TASK_FILE', 'OUIJA_RUN_DIR']);
-  expect(names.filter((n) => !allowed.has(n))).toEqual([]);
-});
-
-test('inside the bwrap sandbox too', async () => {
+test("the recorded events show no secret of Ouija's, only the profile's passEnv and env names (sandboxed, the default)", async () => {
   try {
     execFileSync('bwrap', ['--version']);
   } catch {
     throw new Error('bwrap is not installed (apt-get install bubblewrap; .ci/run installs it)');
   }
-  // Boards get IDs b1, b2, … in creation order: this card's board is b2, which runs the sandboxed profile.
-  const { names, messages } = await runPrintEnvCard('Print my environment in a box', 'ouija-demo: print-env');
+  const { names, messages } = await runPrintEnvCard('Print my environment', 'ouija-demo: print-env');
+  expectNoSecrets(names, messages);
+  expect(names).toEqual(expect.arrayContaining(['AGENT_TEST_API_KEY', 'AGENT_TEST_BASE_URL', 'HOME', 'PATH', 'TMPDIR', 'OUIJA_TASK_FILE', 'OUIJA_RUN_DIR']));
+  // Nothing else from the worker's environment came along (PWD: bubblewrap sets it to the worktree).
+  const allowed = new Set(['AGENT_TEST_API_KEY', 'AGENT_TEST_BASE_URL', 'HOME', 'PATH', 'TMPDIR', 'TERM', 'LANG', 'LC_ALL', 'PWD', 'OUIJA_TASK_FILE', 'OUIJA_RUN_DIR']);
+  expect(names.filter((n) => !allowed.has(n))).toEqual([]);
+});
+
+test('unsandboxed ("sandbox": "none") too', async () => {
+  // Boards get IDs b1, b2, … in creation order: this card's board is b2, which runs the unsandboxed profile.
+  const { names, messages } = await runPrintEnvCard('Print my environment without a box', 'ouija-demo: print-env');
   expectNoSecrets(names, messages);
   expect(names).toContain('AGENT_TEST_API_KEY');
   expect(names).not.toContain('AGENT_TEST_BASE_URL'); // that profile does not set it
+  expect(names).not.toContain('PWD');
 });

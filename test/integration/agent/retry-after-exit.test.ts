@@ -39,7 +39,8 @@ beforeAll(async () => {
   activities = createAgentActivities({
     db: database.db,
     workspaces,
-    agentFor: () => ({ adapter: commandAdapter(demoAgentCommand()), silenceTimeoutMs: 30_000, passEnv: [], env: {} }),
+    // Unsandboxed on purpose: the agent counts its starts in a marker file of the test's, outside its worktree.
+    agentFor: () => ({ adapter: commandAdapter(demoAgentCommand()), silenceTimeoutMs: 30_000, passEnv: [], env: {}, sandbox: 'none' }),
     runsRoot: path.join(root, 'runs'),
   });
 });

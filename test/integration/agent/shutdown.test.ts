@@ -32,8 +32,10 @@ async function waitForFile(file: string, timeoutMs = 30_000): Promise<void> {
   }
 }
 
-test('stopping Ouija mid-run kills the agent and its child, and no process of the run survives', async () => {
-  const h = await startHarness();
+// Unsandboxed, the pid files name host processes; sandboxed, they name processes of the sandbox's pid namespace, so the
+// run's processes are found by their environment alone (bwrap's own process carries none of it).
+test.each(['none', 'bwrap'] as const)('stopping Ouija mid-run kills the agent and its child, and no process of the run survives (sandbox %s)', async (sandbox) => {
+  const h = await startHarness({ agent: { sandbox } });
   let stopped = false;
   try {
     const card = await h.newCard('Slow card', 'ouija-demo: spawn-child sleep=120000 heartbeat=200');
@@ -45,17 +47,22 @@ test('stopping Ouija mid-run kills the agent and its child, and no process of th
     await waitForFile(pidFile);
     const runDir = join(cardDir, readdirSync(cardDir).find((name) => name.endsWith('-attempt-1'))!);
     await waitForFile(join(runDir, 'child.pid'));
-    const agentPid = readPid(pidFile);
-    const childPid = readPid(join(runDir, 'child.pid'));
-    expect(exists(agentPid)).toBe(true);
-    expect(exists(childPid)).toBe(true);
-    expect(processesOfRun(runDir).sort()).toEqual([agentPid, childPid].sort());
+    const running = processesOfRun(runDir);
+    if (sandbox === 'none') {
+      const agentPid = readPid(pidFile);
+      const childPid = readPid(join(runDir, 'child.pid'));
+      expect(exists(agentPid)).toBe(true);
+      expect(exists(childPid)).toBe(true);
+      expect(running.sort()).toEqual([agentPid, childPid].sort());
+    } else {
+      // The agent and its child (bwrap starts the agent with the run's environment).
+      expect(running.length).toBeGreaterThanOrEqual(2);
+    }
 
     await h.ouija.stop();
     stopped = true;
 
-    await waitUntilGone(agentPid);
-    await waitUntilGone(childPid);
+    for (const pid of running) await waitUntilGone(pid);
     expect(processesOfRun(runDir)).toEqual([]);
   } finally {
     if (stopped) {

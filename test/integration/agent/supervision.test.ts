@@ -54,6 +54,8 @@ function startDemo(body: string, silenceTimeoutMs: number, onEvent: (event: Agen
     signal: controller.signal,
     silenceTimeoutMs,
     killGraceMs: 500,
+    // Unsandboxed on purpose: these tests follow the agent's own pids, which a PID namespace would renumber.
+    sandbox: { mode: 'none' },
     onEvent: (event) => {
       pgid ??= readPid(sandbox.pidFile);
       events.push(event);

@@ -24,7 +24,7 @@ async function runTask(card: { key: string; canary: string }, round: number, run
   const session = openWarmSession({ root: cardDir, adapter: 'demo', session: warmSessionFor({ cardKey: card.key, scope: 'r1/implement', task: round, maxTasks: MAX_TASKS }) });
   const runDir = join(cardDir, `run-${++runs.n}`);
   const task: AgentTask = makeTask(box, { cardKey: card.key, title: `Card ${card.key}`, body: `secret ${card.canary}`, round, feedback: round > 0 ? [{ author: 'r', body: `round ${round} of ${card.canary}` }] : [] });
-  const outcome = await runAgent({ adapter: demoAgentAdapter(), task, runDir, pidFile: join(box.root, 'card.pid'), session, signal: new AbortController().signal, silenceTimeoutMs: 30_000, onEvent: () => {} });
+  const outcome = await runAgent({ adapter: demoAgentAdapter(), task, runDir, pidFile: join(box.root, 'card.pid'), session, signal: new AbortController().signal, silenceTimeoutMs: 30_000, sandbox: { mode: 'bwrap', hidden: [data] }, onEvent: () => {} });
   const seen = JSON.parse(readFileSync(join(runDir, 'seen.json'), 'utf8')) as { session: { id: string; task: number }; context: Array<{ cardKey: string; round: number }> };
   return { outcome, session, seen, text: readFileSync(join(runDir, 'seen.json'), 'utf8') };
 }
@@ -74,7 +74,8 @@ report('write-own-session', () => fs.appendFileSync(process.env.OUIJA_SESSION_DI
 report('read-other-session', () => fs.readFileSync(process.env.OTHER + '/context.jsonl', 'utf8'));
 `;
 
-(bwrapInstalled ? test : test.skip)('sandboxed: the agent writes its own session directory and cannot see another card’s', async () => {
+test('sandboxed: the agent writes its own session directory and cannot see another card’s', async () => {
+  if (!bwrapInstalled) throw new Error('bwrap is not installed (apt-get install bubblewrap; .ci/run installs it)');
   const data = join(box.root, 'data');
   const other = openWarmSession({ root: join(data, 'runs', 'card-2'), adapter: 'command', session: warmSessionFor({ cardKey: 'builtin:b1:2', task: 0, maxTasks: MAX_TASKS }) });
   writeFileSync(join(other.dir, 'context.jsonl'), '{"body":"canary-b"}\n');

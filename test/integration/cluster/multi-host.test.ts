@@ -51,7 +51,8 @@ function workerProcess(queues: string[], dataDir: string): Promise<KillableWorke
 beforeAll(async () => {
   h = await startHarness(
     {
-      agent: { maxConcurrent: MAX_AGENTS, heartbeatTimeoutMs: 3_000 },
+      // Unsandboxed: the demo agents write marker files (start and end, with their pids) where this test reads them.
+      agent: { maxConcurrent: MAX_AGENTS, heartbeatTimeoutMs: 3_000, sandbox: 'none' },
       activities: { heartbeatTimeoutMs: 3_000 },
       review: { maxCards: MAX_IN_REVIEW },
       // The kill test's board waits for nobody's approval: room for all its cards in review.

@@ -58,6 +58,8 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const mirrorPath = (): string => path.join(root, 'mirrors', `${parseRemote(remote).fingerprint}.git`);
+/** The card's own repository: `<root>/cards/<worktree dir>.git`. */
+const cardRepo = (worktree: string): string => path.join(root, 'cards', `${path.basename(worktree)}.git`);
 /** How many `git <command>` processes Ouija's hardened git has run in this test file so far. */
 const gitRuns = async (command: string): Promise<number> =>
   ((await gitCommandDuration.get()).values.find((v) => v.metricName === 'ouija_git_command_duration_seconds_count' && v.labels.command === command && v.labels.ok === 'true')?.value ?? 0) as number;
@@ -266,7 +268,7 @@ describe('commitAll, inspect and push', () => {
     const hook = `#!/bin/sh\necho "$0" >> '${marker}'\n`;
     const agentHooks = path.join(ws.path, '.agent-hooks');
     mkdirSync(agentHooks);
-    for (const hooksDir of [path.join(mirrorPath(), 'hooks'), agentHooks]) {
+    for (const hooksDir of [path.join(mirrorPath(), 'hooks'), path.join(cardRepo(ws.path), 'hooks'), agentHooks]) {
       for (const name of ['pre-commit', 'commit-msg', 'post-commit', 'pre-push', 'reference-transaction']) {
         writeFileSync(path.join(hooksDir, name), hook);
         chmodSync(path.join(hooksDir, name), 0o755);
@@ -320,7 +322,9 @@ describe('cleanup', () => {
 
     await workspaces.cleanup({ cardKey: key, path: ws.path });
     expect(existsSync(ws.path)).toBe(false);
-    expect(git(mirrorPath(), 'branch', '--list', branch)).toBe('');
+    expect(existsSync(cardRepo(ws.path))).toBe(false);
+    // The mirror no longer keeps what the card built on.
+    expect(git(mirrorPath(), 'for-each-ref', '--format=%(refname)', 'refs/ouija/')).toBe('');
     await workspaces.cleanup({ cardKey: key, path: ws.path }); // already gone: no error
 
     const again = await workspaces.prepare({ cardKey: key, repo: remote, branch });
@@ -390,13 +394,13 @@ describe('fewer git processes on the hot path (issue 6)', () => {
     const first = await workspaces.prepare({ cardKey: key, repo: remote, branch });
     rmSync(first.path, { recursive: true, force: true });
     // Control: git still holds the path and the branch for the deleted worktree, so a bare `worktree add` fails.
-    expect(git(mirrorPath(), 'worktree', 'list', '--porcelain')).toContain(`branch refs/heads/${branch}`);
+    expect(git(cardRepo(first.path), 'worktree', 'list', '--porcelain')).toContain(`branch refs/heads/${branch}`);
 
     const second = await workspaces.prepare({ cardKey: key, repo: remote, branch });
 
     expect(second).toEqual(first);
     expect(git(second.path, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${branch}`);
-    expect(git(mirrorPath(), 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length).toBe(2);
+    expect(git(cardRepo(first.path), 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length).toBe(2);
   });
 
   it('looks up the card and base branches by their exact names', async () => {
@@ -407,5 +411,92 @@ describe('fewer git processes on the hot path (issue 6)', () => {
     const ws = await workspaces.prepare({ cardKey: key, repo: remote, branch, baseBranch: 'release/2.0' });
     expect(ws).toMatchObject({ baseSha: release, remoteSha: null });
     expect(git(ws.path, 'rev-parse', 'HEAD')).toBe(release);
+  });
+});
+
+describe("each card's own repository", () => {
+  it("borrows the mirror's objects and holds the card's branch only; the mirror holds no card branch", async () => {
+    const [a, b] = [card('c1'), card('c2')];
+    const wsA = await workspaces.prepare({ cardKey: a.key, repo: remote, branch: a.branch });
+    const wsB = await workspaces.prepare({ cardKey: b.key, repo: remote, branch: b.branch });
+    writeFileSync(path.join(wsA.path, 'a.txt'), 'a\n');
+    const { headSha } = await workspaces.commitAll({ path: wsA.path, message: 'a' });
+
+    expect(readFileSync(path.join(cardRepo(wsA.path), 'objects', 'info', 'alternates'), 'utf8')).toBe(`${path.join(mirrorPath(), 'objects')}\n`);
+    expect(git(cardRepo(wsA.path), 'for-each-ref', '--format=%(refname)')).toBe(`refs/heads/${a.branch}`);
+    expect(git(cardRepo(wsB.path), 'for-each-ref', '--format=%(refname)')).toBe(`refs/heads/${b.branch}`);
+    // Card A's commit is in A's object store, not in the mirror's nor in B's.
+    expect(() => git(cardRepo(wsB.path), 'cat-file', '-e', headSha)).toThrow();
+    expect(() => git(mirrorPath(), 'cat-file', '-e', headSha)).toThrow();
+    expect(git(mirrorPath(), 'for-each-ref', '--format=%(refname)', 'refs/heads/')).toBe('');
+    // What each card builds on stays reachable in the mirror.
+    expect(git(mirrorPath(), 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/ouija/cards/').split('\n').sort()).toEqual(
+      [`refs/ouija/cards/${path.basename(wsA.path)} ${mainSha}`, `refs/ouija/cards/${path.basename(wsB.path)} ${mainSha}`].sort(),
+    );
+  });
+
+  it('hands the pushed commits to the mirror, so the card survives a gc of the mirror after its remote branch is deleted', async () => {
+    const { key, branch } = card('c1');
+    const ws = await workspaces.prepare({ cardKey: key, repo: remote, branch });
+    writeFileSync(path.join(ws.path, 'kept.txt'), 'kept\n');
+    const { headSha } = await workspaces.commitAll({ path: ws.path, message: 'keep' });
+    await workspaces.push({ path: ws.path, repo: remote, branch, expectedRemoteSha: null });
+    expect(git(mirrorPath(), 'rev-parse', `refs/remotes/origin/${branch}`, `refs/ouija/cards/${path.basename(ws.path)}`)).toBe(`${headSha}\n${headSha}`);
+    // The remote branch goes (merged and deleted, say); the next prepare forgets its tracking ref.
+    git(remote, 'update-ref', '-d', `refs/heads/${branch}`);
+    await workspaces.prepare({ cardKey: key, repo: remote, branch });
+    git(mirrorPath(), 'gc', '--quiet', '--prune=now');
+
+    expect(git(ws.path, 'fsck', '--no-dangling')).toBe('');
+    expect(git(ws.path, 'rev-parse', 'HEAD')).toBe(headSha);
+    expect(git(ws.path, 'log', '--format=%s')).toBe('keep\ninitial');
+  });
+
+  it('refuses a worktree whose repository borrows from elsewhere, or whose admin directory points at another repository', async () => {
+    const [a, b] = [card('c1'), card('c2')];
+    const wsA = await workspaces.prepare({ cardKey: a.key, repo: remote, branch: a.branch });
+    const wsB = await workspaces.prepare({ cardKey: b.key, repo: remote, branch: b.branch });
+    const alternates = path.join(cardRepo(wsA.path), 'objects', 'info', 'alternates');
+    writeFileSync(alternates, `${path.join(cardRepo(wsB.path), 'objects')}\n`);
+    await expect(workspaces.commitAll({ path: wsA.path, message: 'x' })).rejects.toBeInstanceOf(UnsafeGitInputError);
+    writeFileSync(alternates, `${path.join(mirrorPath(), 'objects')}\n`);
+    await expect(workspaces.head({ path: wsA.path })).resolves.toBe(mainSha);
+
+    // A's admin directory names B's repository as the one it belongs to: host git would commit into B's.
+    const adminDir = path.join(cardRepo(wsA.path), 'worktrees', path.basename(wsA.path));
+    writeFileSync(path.join(adminDir, 'commondir'), `${cardRepo(wsB.path)}\n`);
+    await expect(workspaces.commitAll({ path: wsA.path, message: 'x' })).rejects.toBeInstanceOf(UnsafeGitInputError);
+    // .git pointing at B's worktree admin dir (a real one, linking back elsewhere) is refused too.
+    writeFileSync(path.join(wsA.path, '.git'), `gitdir: ${path.join(cardRepo(wsB.path), 'worktrees', path.basename(wsB.path))}\n`);
+    await expect(workspaces.commitAll({ path: wsA.path, message: 'x' })).rejects.toBeInstanceOf(UnsafeGitInputError);
+    expect(git(cardRepo(wsB.path), 'rev-parse', `refs/heads/${b.branch}`)).toBe(mainSha);
+  });
+
+  it('moves a worktree of the old layout (linked to the mirror) into its card repository, keeping uncommitted work and commits', async () => {
+    const { key, branch } = card('c1');
+    // Make the path Ouija uses for the card, then put an old-layout worktree there by hand.
+    const made = await workspaces.prepare({ cardKey: key, repo: remote, branch });
+    await workspaces.cleanup({ cardKey: key, path: made.path });
+    git(mirrorPath(), 'worktree', 'add', '--quiet', '-b', branch, '--', made.path, mainSha);
+    writeFileSync(path.join(made.path, 'unpushed.txt'), 'committed, not pushed\n');
+    git(made.path, 'add', 'unpushed.txt');
+    git(made.path, 'commit', '--quiet', '-m', 'unpushed');
+    const unpushed = git(made.path, 'rev-parse', 'HEAD');
+    writeFileSync(path.join(made.path, 'wip.txt'), 'not committed\n');
+    writeFileSync(path.join(made.path, 'README.md'), 'changed\n');
+
+    const again = await workspaces.prepare({ cardKey: key, repo: remote, branch });
+
+    expect(again).toEqual({ path: made.path, branch, baseSha: mainSha, remoteSha: null });
+    expect(readFileSync(path.join(made.path, '.git'), 'utf8')).toBe(`gitdir: ${path.join(cardRepo(made.path), 'worktrees', path.basename(made.path))}\n`);
+    expect(git(made.path, 'rev-parse', 'HEAD')).toBe(unpushed);
+    expect(git(made.path, 'status', '--porcelain')).toBe('M README.md\n?? wip.txt');
+    // The mirror keeps neither the branch nor the worktree's registration.
+    expect(git(mirrorPath(), 'for-each-ref', '--format=%(refname)', 'refs/heads/')).toBe('');
+    expect(git(mirrorPath(), 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length).toBe(1);
+    const { committed, headSha } = await workspaces.commitAll({ path: made.path, message: 'rest' });
+    expect(committed).toBe(true);
+    await workspaces.push({ path: made.path, repo: remote, branch, expectedRemoteSha: null });
+    expect(remoteSha(branch)).toBe(headSha);
   });
 });

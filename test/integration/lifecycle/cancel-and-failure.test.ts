@@ -11,7 +11,8 @@ import { startHarness, type Harness } from '../../support/ouija-harness';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ agent: { maxAttempts: 2 } });
+  // Unsandboxed on purpose: the test follows the agent's and its child's pids, which a PID namespace renumbers.
+  h = await startHarness({ agent: { maxAttempts: 2, sandbox: 'none' } });
 });
 afterAll(async () => {
   await h?.stop();

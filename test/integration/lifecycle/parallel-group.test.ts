@@ -78,11 +78,9 @@ describe('fail-fast (the default policy)', () => {
     expect(merges.split('\n').sort()).toEqual(GROUP.map((step) => `Merge parallel step ${step}`).sort());
     expect(review.lastSummary).toMatch(/wrap-up|ouija-notes/);
     expect(memberDirs(h)).toEqual([]);
-    // The steps' local branches are gone from the mirror, and only the card's branch reached the remote.
-    const mirrors = path.join(h.config.dataDir, 'workspaces', 'mirrors');
-    for (const mirror of fs.readdirSync(mirrors).filter((name) => name.endsWith('.git'))) {
-      expect(await git(path.join(mirrors, mirror), 'for-each-ref', '--format=%(refname)', 'refs/heads/ouija/parallel-')).toBe('');
-    }
+    // The steps' local branches are gone from the card's repository, and only the card's branch reached the remote.
+    const cardRepo = path.join(h.config.dataDir, 'workspaces', 'cards', `${path.basename(review.workspace!.path)}.git`);
+    expect(await git(cardRepo, 'for-each-ref', '--format=%(refname)', 'refs/heads/')).toBe(`refs/heads/${branch}`);
     expect(await git(h.remote, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/ouija/')).toBe(branch);
   });
 

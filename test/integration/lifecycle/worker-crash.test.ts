@@ -21,7 +21,8 @@ let worker: KillableWorker | undefined;
 let bundlePath: string;
 
 beforeAll(async () => {
-  h = await startHarness({ agent: { maxAttempts: 1, heartbeatTimeoutMs: 2_000 }, activities: { heartbeatTimeoutMs: 2_000 } });
+  // Unsandboxed: the demo agent's marker file (its start and end lines) is where this test reads it.
+  h = await startHarness({ agent: { maxAttempts: 1, heartbeatTimeoutMs: 2_000, sandbox: 'none' }, activities: { heartbeatTimeoutMs: 2_000 } });
   // Only the killable process may run agents: stop the harness's own agents workers (the shared queue and this host's
   // own; the killable process has the same data directory, so it is the same host and serves the same host queue).
   const agentWorkers = workersOf(h, 'agents');

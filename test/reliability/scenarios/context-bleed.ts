@@ -123,7 +123,7 @@ async function sharedSessionControl(cards: Card[]): Promise<ReturnType<typeof ch
       const session: WarmSessionHandle = { cardKey: 'agent:demo', scope: '', generation: 0, taskInSession: i, key: 'agent demo', id: 'demo-agent-session', dir: shared };
       const runDir = path.join(runsRoot, `card-${card.index}`, 'r1_agent_implement_0-attempt-1');
       const task: AgentTask = { cardKey: card.cardKey, title: card.title, body: card.body, step: 'implement', stepIndex: 0, round: 0, feedback: [], branch: 'control', worktree };
-      await runAgent({ adapter: demoAgentAdapter(), task, runDir, pidFile: path.join(scratch, `agent-${i}.pid`), session, signal: new AbortController().signal, silenceTimeoutMs: 60_000, onEvent: () => undefined });
+      await runAgent({ adapter: demoAgentAdapter(), task, runDir, pidFile: path.join(scratch, `agent-${i}.pid`), session, signal: new AbortController().signal, silenceTimeoutMs: 60_000, sandbox: { mode: 'none' }, onEvent: () => undefined });
     }
     return checkBleed(readRecords(runsRoot), cards);
   } finally {
