@@ -14,7 +14,8 @@ import { startHarness, type Harness } from '../../support/ouija-harness';
 import { restartUnderLoad } from './restart-under-load';
 import { RELIABILITY_SECRETS, size, type Scenario } from './scenario';
 
-export const RESTART_OVERRIDES = { agent: { maxConcurrent: 8, maxAttempts: 5 } };
+// Unsandboxed on purpose: the demo agents write marker files outside their worktrees, which the sandbox hides.
+export const RESTART_OVERRIDES = { agent: { maxConcurrent: 8, maxAttempts: 5, sandbox: 'none' as const } };
 
 export const serverRestart: Scenario = {
   name: 'server-restart',
