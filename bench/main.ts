@@ -39,6 +39,8 @@ const DEFAULTS = {
   agentConcurrency: 8,
   /** Comma-separated subset of 1..6. */
   scenarios: '1,2,3,4,5,6',
+  /** The Temporal server Ouija and bare Temporal run on: `dev` (the dev server) or `cluster` (the real server on Postgres). */
+  temporal: 'dev',
 };
 type Options = typeof DEFAULTS;
 
@@ -58,6 +60,7 @@ type Row = { scenario: string; metric: string; values: Partial<Record<(typeof IM
 
 export async function main(argv: string[]): Promise<void> {
   const options = parseArgs(argv);
+  if (options.temporal !== 'dev' && options.temporal !== 'cluster') throw new Error(`--temporal=dev or --temporal=cluster, not ${options.temporal}`);
   const scenarios = new Set(options.scenarios.split(',').map(Number));
   const machine = {
     cpus: os.cpus().length,
@@ -73,7 +76,8 @@ export async function main(argv: string[]): Promise<void> {
   const timeline = new Timeline(path.join(workDir, 'timeline.ndjson'));
   // Ouija's SDK runtime (logs into its JSON log), installed before the bare-Temporal worker would install the default one.
   installRuntime(log);
-  const services = await startServices();
+  say(`Temporal: ${options.temporal === 'cluster' ? 'the real server on Postgres (npm run cluster)' : 'the dev server'}${process.env.TEMPORAL_ADDRESS ? ` (TEMPORAL_ADDRESS ${process.env.TEMPORAL_ADDRESS})` : ''}`);
+  const services = await startServices(options.temporal);
   // Interrupted: stop the servers we started (their exit hooks run on process exit) instead of orphaning them.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void services.stop().finally(() => process.exit(130)));
   const results: Record<string, unknown> = {};
@@ -194,7 +198,7 @@ export async function main(argv: string[]): Promise<void> {
 
   const printed = table(
     ['scenario', 'metric', ...IMPLS, 'ouija÷bare', 'ouija÷bullmq'],
-    rows.map((r) => [r.scenario, r.metric, ...IMPLS.map((i) => (r.values[i] === undefined ? '-' : String(r.values[i]))), ratio(r.values.ouija, r.values['bare-temporal']), ratio(r.values.ouija, r.values.bullmq)]),
+    rows.map((r) => [`${r.scenario}${options.temporal === 'cluster' ? ' (cluster)' : ''}`, r.metric, ...IMPLS.map((i) => (r.values[i] === undefined ? '-' : String(r.values[i]))), ratio(r.values.ouija, r.values['bare-temporal']), ratio(r.values.ouija, r.values.bullmq)]),
   );
   console.log(printed);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');

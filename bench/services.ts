@@ -1,12 +1,16 @@
 /**
- * What the bench needs running: a Temporal dev server, a throwaway Postgres (both as the integration tests
- * start them, unless TEMPORAL_ADDRESS / OUIJA_TEST_DATABASE_URL name existing ones) and a Redis from Debian's
- * redis-server on a free port, in memory only.
+ * What the bench needs running: a Temporal server, a throwaway Postgres (both as the integration tests start them,
+ * unless TEMPORAL_ADDRESS / OUIJA_TEST_DATABASE_URL name existing ones) and a Redis from Debian's redis-server on a
+ * free port, in memory only. The Temporal server is the dev server (`--temporal=dev`, the default) or the real
+ * server on Postgres (`--temporal=cluster`: src/temporal/cluster.ts, as `npm run cluster` runs it, durable; its
+ * Postgres then holds Ouija's databases too).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { log } from '../src/log';
+import { startCluster } from '../src/temporal/cluster';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { freePort, startDevServer } from '../src/temporal/dev-server';
 import { startTestPostgres } from '../test/support/postgres-server';
@@ -19,7 +23,9 @@ export interface Services {
   stop(): Promise<void>;
 }
 
-export async function startServices(): Promise<Services> {
+export type TemporalKind = 'dev' | 'cluster';
+
+export async function startServices(temporal: TemporalKind = 'dev'): Promise<Services> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const fn of stops.reverse()) await fn().catch(() => undefined);
@@ -27,7 +33,17 @@ export async function startServices(): Promise<Services> {
   try {
     let temporalAddress = process.env.TEMPORAL_ADDRESS;
     let temporalPid: number | null = null;
-    if (!temporalAddress) {
+    if (!temporalAddress && temporal === 'cluster') {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ouija-bench-cluster-'));
+      fs.chmodSync(dir, 0o755); // as root, Postgres runs as the postgres user, which must enter it
+      stops.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+      const cluster = await startCluster({ dir: path.join(dir, 'cluster'), namespace: 'default', port: 0, postgresPort: 0, ui: false, log: log.child({}, { level: 'warn' }) });
+      stops.push(() => cluster.stop());
+      temporalAddress = cluster.address;
+      temporalPid = cluster.serverPid();
+      // Ouija's databases on the cluster's Postgres, beside Temporal's: one Postgres, as `npm run cluster` has it.
+      process.env.OUIJA_TEST_DATABASE_URL ??= cluster.postgresUrl;
+    } else if (!temporalAddress) {
       const server = await startDevServer({ cliPath: await ensureTemporalCli({ log }), headless: true, log: log.child({}, { level: 'warn' }) });
       stops.push(server.stop);
       temporalAddress = server.address;

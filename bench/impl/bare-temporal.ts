@@ -4,7 +4,7 @@
  */
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { ensureNamespace, waitForNamespace } from '../../src/temporal/namespace';
+import { ensureNamespace, waitForNamespaceReady } from '../../src/temporal/namespace';
 import { pool } from '../../test/reliability/scenarios/send';
 import { createBareActivities } from './bare-activities';
 import { BARE_AGENT_QUEUE, BARE_NAMESPACE, BARE_QUEUE } from './bare-queues';
@@ -17,7 +17,7 @@ const SECRET = 'bench-bare-secret';
 export async function startBareTemporal(opts: { address: string; timeline: string; agentConcurrency: number }): Promise<BenchImpl> {
   const connection = await Connection.connect({ address: opts.address });
   await ensureNamespace(connection, BARE_NAMESPACE, 1);
-  await waitForNamespace(connection, BARE_NAMESPACE);
+  await waitForNamespaceReady(connection, BARE_NAMESPACE);
   const client = new Client({ connection, namespace: BARE_NAMESPACE });
   const native = await NativeConnection.connect({ address: opts.address });
   const activities = createBareActivities(opts.timeline);

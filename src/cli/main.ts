@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { log } from '../log';
 import { registerApiCommand } from './api';
+import { registerClusterCommand } from './cluster';
 import { registerDemoCommand } from './demo';
 import { registerDevCommand } from './dev';
 import { registerHistoryCommand } from './history';
@@ -20,6 +21,7 @@ const program = new Command('ouija').description('Dispatch AI coding agents from
 for (const register of [
   registerDevCommand,
   registerDemoCommand,
+  registerClusterCommand,
   registerWorkerCommand,
   registerApiCommand,
   registerMigrateCommand,

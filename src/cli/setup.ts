@@ -1,6 +1,6 @@
 /** `ouija setup`: prepares a real Temporal cluster's namespace for Ouija (registered, with its search attributes). */
 import type { Command } from 'commander';
-import { ensureNamespace, waitForNamespace } from '../temporal/namespace';
+import { ensureNamespace, waitForNamespaceReady } from '../temporal/namespace';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { withTemporalClient } from './temporal-client';
 
@@ -11,7 +11,7 @@ export function registerSetupCommand(program: Command): void {
     .action(() =>
       withTemporalClient(async (client, config) => {
         await ensureNamespace(client.connection, config.temporal.namespace);
-        await waitForNamespace(client.connection, config.temporal.namespace);
+        await waitForNamespaceReady(client.connection, config.temporal.namespace);
         process.stdout.write(`namespace ${config.temporal.namespace} ready with search attributes ${Object.keys(SEARCH_ATTRIBUTES).join(', ')}\n`);
       }),
     );

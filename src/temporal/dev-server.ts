@@ -9,6 +9,7 @@ import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { log as defaultLog, type Logger } from '../log';
+import { collectLines, OutputTail, signalGroup, type Exit } from '../processes';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 
 export interface DevServerOptions {
@@ -53,29 +54,6 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** The last lines a process wrote, for error messages when it dies. */
-class OutputTail {
-  private lines: string[] = [];
-  constructor(private readonly max = 40) {}
-  push(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > this.max) this.lines.shift();
-  }
-  toString(): string {
-    return this.lines.join('\n');
-  }
-}
-
-function collectLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    for (const line of parts) if (line.trim()) onLine(line);
-  });
-}
-
 export function devServerArgs(o: {
   ip: string;
   port: number;
@@ -91,14 +69,8 @@ export function devServerArgs(o: {
   return args;
 }
 
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-child.pid!, signal); // negative pid: the whole process group the server leads
-  } catch {
-    // ESRCH: already gone
-  }
+function signalGroupOf(child: ChildProcess, signal: NodeJS.Signals): void {
+  signalGroup(child.pid!, signal); // the whole process group the server leads
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -149,21 +121,21 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   });
 
   // If Ouija itself exits without calling stop(), do not leave the server behind.
-  const killOnExit = () => signalGroup(child, 'SIGKILL');
+  const killOnExit = () => signalGroupOf(child, 'SIGKILL');
   process.on('exit', killOnExit);
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       if (!exitInfo) {
-        signalGroup(child, 'SIGTERM');
+        signalGroupOf(child, 'SIGTERM');
         let timer: NodeJS.Timeout | undefined;
         const grace = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, opts.stopGraceMs ?? 10_000, 'timeout')));
         const outcome = await Promise.race([exited, grace]);
         clearTimeout(timer); // a pending grace timer would keep the process alive for its whole length
         if (outcome === 'timeout') {
           log.warn({ pid: child.pid }, 'Temporal dev server ignored SIGTERM; killing it');
-          signalGroup(child, 'SIGKILL');
+          signalGroupOf(child, 'SIGKILL');
           await exited;
         }
       }

@@ -15,6 +15,7 @@ import globalSetup, { stopAll } from '../support/global-setup';
 import { startHarness } from '../support/ouija-harness';
 import { printTable, writeReport, type Row } from './report';
 import { badInput } from './scenarios/bad-input';
+import { clusterRestart } from './scenarios/cluster-restart';
 import { contextBleed } from './scenarios/context-bleed';
 import { hostLost } from './scenarios/host-lost';
 import { hungAgent } from './scenarios/hung-agent';
@@ -28,7 +29,7 @@ import { slowHealthy } from './scenarios/slow-healthy';
 import { workerKill } from './scenarios/worker-kill';
 import { RELIABILITY_SECRETS, type Params, type Scenario } from './scenarios/scenario';
 
-const SCENARIOS: Scenario[] = [badInput, retryStorm, payloadSizes, order, lostUpdates, slowHealthy, hungAgent, postgresDown, workerKill, contextBleed, serverRestart, hostLost];
+const SCENARIOS: Scenario[] = [badInput, retryStorm, payloadSizes, order, lostUpdates, slowHealthy, hungAgent, postgresDown, workerKill, contextBleed, serverRestart, clusterRestart, hostLost];
 
 function parseParams(): { params: Params; only: string[]; report: string } {
   const { values } = parseArgs({

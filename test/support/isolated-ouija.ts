@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { loadConfig, type DeepPartial, type OuijaConfig } from '../../src/config';
 import { createBareRemote } from '../../src/cli/local-repo';
-import { ensureNamespace, waitForNamespace } from '../../src/temporal/namespace';
+import { ensureNamespace, waitForNamespaceReady } from '../../src/temporal/namespace';
 import { createTestDatabase, type TestDatabase } from './database';
 
 export interface IsolatedOuija {
@@ -38,7 +38,8 @@ export async function isolatedOuija(options: {
   const connection = await Connection.connect({ address: options.address });
   try {
     await ensureNamespace(connection, namespace, 1);
-    await waitForNamespace(connection, namespace);
+    // A real server serves a new namespace and its search attributes only after its caches refresh.
+    await waitForNamespaceReady(connection, namespace);
   } finally {
     await connection.close();
   }
