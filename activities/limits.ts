@@ -7,15 +7,16 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { limiterWorkflow } from '../workflows/limiter';
-import { TASK_QUEUES, acquireSignal, limiterWorkflowId, releaseSignal, type SlotRequest } from '../workflows/messages';
+import { TASK_QUEUES, acquireSignal, limiterWorkflowId, releaseSignal, type LimiterInput, type SlotRequest } from '../workflows/messages';
 import type { LimiterActivities } from './types';
 
 const RUNNING = temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
 
-export function createLimiterActivities(client: Client): LimiterActivities {
+export function createLimiterActivities(client: Client, options: { sweepEveryMs?: number } = {}): LimiterActivities {
   return {
     async signalLimiter(signal) {
-      const base = { workflowId: limiterWorkflowId(signal.limiter), taskQueue: TASK_QUEUES.workflows, args: [{ limiter: signal.limiter }] as [{ limiter: string }] };
+      const input: LimiterInput = { limiter: signal.limiter, ...(options.sweepEveryMs !== undefined ? { sweepEveryMs: options.sweepEveryMs } : {}) };
+      const base = { workflowId: limiterWorkflowId(signal.limiter), taskQueue: TASK_QUEUES.workflows, args: [input] as [LimiterInput] };
       const summary = `slots of ${signal.limiter}`;
       if ('acquire' in signal) {
         await client.workflow.signalWithStart<typeof limiterWorkflow, [SlotRequest]>('limiterWorkflow', { ...base, signal: acquireSignal, signalArgs: [signal.acquire], staticSummary: summary });

@@ -170,8 +170,13 @@ const fileSchema = z.object({
        * round again from what was pushed. Long enough for a worker to restart.
        */
       hostLostAfterMs: z.number().int().min(1_000).default(60_000),
+      /**
+       * How often a limiter (docs/ARCHITECTURE.md, "Limits") checks, while slots are held, that each holder's card
+       * workflow still runs, freeing the slots of those that do not (terminated by an operator).
+       */
+      limiterSweepMs: z.number().int().min(1_000).default(60_000),
     })
-    .default({ hostLostAfterMs: 60_000 }),
+    .default({ hostLostAfterMs: 60_000, limiterSweepMs: 60_000 }),
 });
 
 export type GithubSettings = z.infer<typeof githubSchema>;

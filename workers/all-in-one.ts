@@ -126,7 +126,7 @@ export async function startOuija(options: StartOuijaOptions): Promise<RunningOui
         workflowBundle: options.workflowBundle,
         log,
         activities: {
-          workflows: createLimiterActivities(temporal),
+          workflows: createLimiterActivities(temporal, { sweepEveryMs: config.workers.limiterSweepMs }),
           git: createWorkspaceActivities({
             workspaces,
             ...(hostId !== null ? { hostId } : {}),

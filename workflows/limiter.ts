@@ -25,7 +25,7 @@ import {
 import type { LimiterActivities } from '../activities/types';
 import { acquireSignal, limiterQuery, releaseSignal, triggerSignal, type LimiterInput, type LimiterState, type SlotRequest } from './messages';
 
-const SWEEP_EVERY = '1 minute';
+const SWEEP_EVERY_MS = 60_000;
 const CONTINUE_AS_NEW_AFTER_EVENTS = 2_000;
 
 const { staleSlotHolders } = proxyActivities<LimiterActivities>({
@@ -73,7 +73,7 @@ export async function limiterWorkflow(input: LimiterInput): Promise<void> {
 
   const sweep = async (): Promise<void> => {
     for (;;) {
-      await sleep(SWEEP_EVERY);
+      await sleep(input.sweepEveryMs ?? SWEEP_EVERY_MS);
       if (state.holders.length === 0) continue;
       const holders = state.holders.map(({ workflowId, firstRunId, token }) => ({ workflowId, firstRunId, token }));
       const stale = new Set(await staleSlotHolders(holders));
@@ -108,7 +108,7 @@ export async function limiterWorkflow(input: LimiterInput): Promise<void> {
     }
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= CONTINUE_AS_NEW_AFTER_EVENTS) {
       await condition(settled);
-      return await continueAsNew<typeof limiterWorkflow>({ limiter: input.limiter, carried: state });
+      return await continueAsNew<typeof limiterWorkflow>({ ...input, carried: state });
     }
   }
 }

@@ -105,6 +105,8 @@ export interface LimiterState {
 
 export interface LimiterInput {
   limiter: string;
+  /** How often, while slots are held, the holders are checked to still run (default 1 minute). */
+  sweepEveryMs?: number;
   /** Set only by continue-as-new. */
   carried?: LimiterState;
 }

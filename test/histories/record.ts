@@ -24,6 +24,7 @@ import { ingest } from '../../src/ingest';
 import { log } from '../../src/log';
 import { builtinInbound } from '../../src/plugins/kanban/builtin';
 import { formatHistoryJson } from '../../src/temporal/history-json';
+import { limiterWorkflowId } from '../../workflows/messages';
 import { startOuija, type RunningOuija } from '../../workers/all-in-one';
 import globalSetup, { stopAll } from '../support/global-setup';
 import { startHarness, workersOf, type Harness } from '../support/ouija-harness';
@@ -39,6 +40,8 @@ interface Scenario {
   run(h: Harness): Promise<string>;
   /** Checks the recorded runs (oldest first) really show what the scenario claims. */
   check?(runs: History[]): void;
+  /** Limiter workflows (workflows/limiter.ts) whose last run is saved too, as `limiter-<scenario>[.<tag>].json`. */
+  limiter?: { id: string; check(history: History): void };
 }
 
 const SETUPS = {
@@ -194,6 +197,17 @@ const SCENARIOS: Scenario[] = [
     check(runs) {
       const granted = events(runs).filter((e) => e.workflowExecutionSignaledEventAttributes?.input?.payloads?.some((p) => Buffer.from(p.data ?? []).toString().includes('slot.granted')));
       if (granted.length !== 2) throw new Error(`expected an agent and a review slot granted, got ${granted.length} grants`);
+    },
+    // The board's review limiter: two asks, the second waiting until the first slot came back.
+    limiter: {
+      id: limiterWorkflowId('review:builtin:limited'),
+      check(history) {
+        const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
+        const grants = (history.events ?? []).filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes).length;
+        if (signals.filter((n) => n === 'acquire').length !== 2 || signals.filter((n) => n === 'release').length !== 2 || grants !== 2) {
+          throw new Error(`expected 2 acquires, 2 releases and 2 grants in the review limiter, got ${JSON.stringify(signals)} and ${grants} grants`);
+        }
+      },
     },
   },
   {
@@ -396,6 +410,15 @@ async function main(): Promise<void> {
             fs.writeFileSync(file, `${formatHistoryJson(history)}\n`);
             console.log(`${path.relative(process.cwd(), file)}: ${history.events?.length ?? 0} events (${Date.now() - started} ms)`);
           });
+          if (scenario.limiter) {
+            const handle = h.ouija.temporal.workflow.getHandle(scenario.limiter.id);
+            await handle.result(); // a limiter ends once nothing is held or waiting
+            const history = await handle.fetchHistory();
+            scenario.limiter.check(history);
+            const file = path.join(__dirname, fileName(`limiter-${scenario.name}`, values.tag, 1));
+            fs.writeFileSync(file, `${formatHistoryJson(history)}\n`);
+            console.log(`${path.relative(process.cwd(), file)}: ${history.events?.length ?? 0} events`);
+          }
         }
       } finally {
         await h.stop();

@@ -18,7 +18,7 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { workflowIdForCard } from '../../../src/core/cards';
 import type { CardState } from '../../../src/core/types';
 import { git } from '../../../src/cli/local-repo';
-import { TASK_QUEUES, hostQueue } from '../../../workflows/messages';
+import { TASK_QUEUES, hostQueue, limiterQuery, limiterWorkflowId } from '../../../workflows/messages';
 import { stopKillableWorker, type KillableWorker } from '../../reliability/support/killable-process';
 import { hostIdOfDataDir, hostOfQueue, placements, processesWithRunDirUnder, workerProcess as startWorker } from '../../support/hosts';
 import { startHarness, type Harness } from '../../support/ouija-harness';
@@ -105,6 +105,15 @@ async function mostAgentsAtOnce(cardKeys: string[]): Promise<number> {
   return most;
 }
 
+/** What a limiter holds and who waits (null when it is not running). */
+async function limiterState(limiter: string): Promise<unknown> {
+  try {
+    return await h.ouija.temporal.workflow.getHandle(limiterWorkflowId(limiter)).query(limiterQuery);
+  } catch (err) {
+    return `not answering: ${(err as Error).message}`;
+  }
+}
+
 /** Stops the workflow worker process and starts another (the limiters' and the cards' workflows replay there). */
 async function restartWorkflowWorker(): Promise<void> {
   await stopKillableWorker(workflows!);
@@ -124,8 +133,12 @@ test('20 cards on two repositories across two hosts: one host per card, 3 agents
   let restarted = false;
   const deadline = Date.now() + 240_000;
   while (approved.size < cards.length) {
-    if (Date.now() > deadline) throw new Error(`only ${approved.size} of ${cards.length} cards were approved in time`);
     const states = await phases(cards);
+    if (Date.now() > deadline) {
+      const stuck = cards.filter((c) => !approved.has(c.cardKey)).map((c) => JSON.stringify(states.get(c.cardKey) ?? null));
+      const limiters = await Promise.all(['agents', 'review:builtin:repo1', 'review:builtin:repo2'].map(async (l) => `${l}: ${JSON.stringify(await limiterState(l))}`));
+      throw new Error(`only ${approved.size} of ${cards.length} cards were approved in time; not approved: ${stuck.join('\n')}\nlimiters: ${limiters.join('\n')}`);
+    }
     for (const board of ['repo1', 'repo2']) {
       const inReview = [...states.values()].filter((s) => s.card.ref.boardId === board && s.phase === 'review').length;
       mostInReview = Math.max(mostInReview, inReview);
