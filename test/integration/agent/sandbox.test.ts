@@ -36,7 +36,8 @@ for (const [name, file] of Object.entries(probe.reads)) report('read:' + name, (
 report('list-data', () => fs.readdirSync(probe.data).sort().join(','));
 report('git-other-ref', () => { git('--git-dir', probe.otherRepo, 'update-ref', 'refs/heads/' + probe.otherBranch, 'HEAD'); });
 report('git-mirror-ref', () => { git('--git-dir', probe.mirror, 'update-ref', 'refs/remotes/origin/main', 'HEAD'); });
-report('git-mirror-object', () => { execFileSync('git', ['--git-dir', probe.mirror, 'hash-object', '-w', '--stdin'], { input: 'planted', stdio: 'pipe' }); });
+// From a file, not stdin: git refusing early would otherwise show as EPIPE on the pipe instead of its exit status.
+report('git-mirror-object', () => { fs.writeFileSync('planted.txt', 'planted'); execFileSync('git', ['--git-dir', probe.mirror, 'hash-object', '-w', 'planted.txt'], { stdio: 'pipe' }); });
 report('host-processes', () => { if (!fs.readdirSync('/proc').some((p) => p === String(probe.hostPid))) return 'hidden'; });
 report('which-node', () => execFileSync('node', ['-e', 'process.stdout.write("yes")']).toString());
 `;
